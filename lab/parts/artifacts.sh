@@ -1,0 +1,58 @@
+# Part: an artifact server shaped like upstream release downloads, so install
+# roles exercise their real download-and-verify path:
+#   /<product>/<version>/<file>  and  /<product>/<version>/sha256sum-<arch>.txt
+# Served on loopback and on the Docker bridge gateway (for node containers).
+ARTIFACTS_DIR="$LAB_DIR/artifacts"
+ARTIFACTS_PORT=8088
+
+# The gateway node containers use to reach the host (docker0's address).
+artifacts_bridge_ip() { ip -4 -o addr show docker0 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1; }
+
+artifacts_publish() {  # product version file...
+  local product=$1 version=$2; shift 2
+  local dir="$ARTIFACTS_DIR/$product/$version"
+  mkdir -p "$dir"
+  local f
+  for f in "$@"; do ln -f "$f" "$dir/$(basename "$f")" 2>/dev/null || cp -f "$f" "$dir/"; done
+  (cd "$dir" && sha256sum -- $(ls | grep -v '^sha256sum-') > sha256sum-amd64.txt)
+}
+
+artifacts_up() {
+  local env; env=$(cat "$LAB_DIR"/env.d/*.env 2>/dev/null)
+  local get; get() { sed -n "s/^$1=//p" <<<"$env" | tail -1; }
+  rm -rf "$ARTIFACTS_DIR"; mkdir -p "$ARTIFACTS_DIR"
+  local minio_bin mc_bin triton_tgz
+  minio_bin=$(get MINIO_BIN); mc_bin=$(get MC_BIN); triton_tgz=$(get TRITON_TARBALL)
+  [[ -x $minio_bin ]] || die "artifacts: MinIO binary missing: run lab.sh up minio first"
+  artifacts_publish minio "$MINIO_VERSION" "$minio_bin" "$mc_bin"
+  local k8s_dir="$LAB_CACHE/bin/k8s-$K8S_VERSION"
+  [[ -d $k8s_dir ]] && artifacts_publish kubernetes "$K8S_VERSION" "$k8s_dir"/kube-*
+  if [[ -n $triton_tgz && -s $triton_tgz ]]; then
+    artifacts_publish tritonserver "$(get TRITON_VERSION)" "$triton_tgz"
+  fi
+  # K3s cannot be built here (refused by the Go module proxy): not served.
+  local ip; ip=$(artifacts_bridge_ip)
+  start_daemon artifacts-lo "$LAB_DIR/logs/artifacts.log" \
+    python3 -m http.server --bind 127.0.0.1 --directory "$ARTIFACTS_DIR" "$ARTIFACTS_PORT"
+  if [[ -n $ip ]]; then
+    start_daemon artifacts-bridge "$LAB_DIR/logs/artifacts.log" \
+      python3 -m http.server --bind "$ip" --directory "$ARTIFACTS_DIR" "$ARTIFACTS_PORT"
+  fi
+  wait_for "artifact server" 20 curl -fsS "http://127.0.0.1:$ARTIFACTS_PORT/minio/$MINIO_VERSION/sha256sum-amd64.txt" \
+    || die "artifact server not answering: see $LAB_DIR/logs/artifacts.log"
+  {
+    echo "ARTIFACTS_URL=http://127.0.0.1:$ARTIFACTS_PORT"
+    [[ -n $ip ]] && echo "ARTIFACTS_NODE_URL=http://$ip:$ARTIFACTS_PORT"
+    echo "ARTIFACTS_DIR=$ARTIFACTS_DIR"
+  } > "$LAB_DIR/env.d/artifacts.env"
+}
+
+artifacts_down() {
+  stop_daemon artifacts-bridge; stop_daemon artifacts-lo
+  rm -rf "$ARTIFACTS_DIR"; rm -f "$LAB_DIR/env.d/artifacts.env"
+}
+
+artifacts_status() {
+  curl -fsS "http://127.0.0.1:$ARTIFACTS_PORT/" >/dev/null 2>&1 || { echo "not answering on :$ARTIFACTS_PORT"; return 1; }
+  echo "http://127.0.0.1:$ARTIFACTS_PORT ($(find "$ARTIFACTS_DIR" -name 'sha256sum-*' | wc -l) releases)"
+}

@@ -1,0 +1,33 @@
+"""Every Molecule scenario runs its full sequence on the lab's node image."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.labenv import REPO_ROOT
+
+pytestmark = pytest.mark.lab
+SCENARIOS = sorted(p.parent.name for p in (REPO_ROOT / "molecule").glob("*/molecule.yml"))
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_scenario(lab, scenario):
+    env = dict(os.environ, NODE_IMAGE=lab["NODE_IMAGE"], ANSIBLE_FORCE_COLOR="0", PY_COLORS="0")
+    env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
+    result = subprocess.run(
+        [str(Path(REPO_ROOT, ".venv/bin/molecule")), "test", "-s", scenario],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-8000:]
+    # idempotence really ran and found nothing to change
+    assert "Idempotence completed successfully" in output, output[-4000:]

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# make test after lab-up: every gate, then every pytest test (unit,
+# integration against the lab, Molecule scenarios). All run even when one
+# fails; the exit status says whether any failed. pytest's summary closes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+failed=()
+step() {
+  local name=$1; shift
+  local t=$SECONDS
+  echo "=== $name: $*"
+  if "$@"; then echo "=== $name: ok ($(( SECONDS - t ))s)"
+  else echo "=== $name: FAILED ($(( SECONDS - t ))s)"; failed+=("$name"); fi
+}
+step ruff-lint "$BIN/ruff" check .
+step ruff-format "$BIN/ruff" format --check .
+step ansible-lint "$BIN/ansible-lint" --profile production
+step sanity bash tests/sanity/run.sh
+if (( ${#failed[@]} )); then echo "=== gates FAILED: ${failed[*]}"; else echo "=== gates: all passed"; fi
+step pytest "$BIN/pytest" tests -p no:cacheprovider --durations=15 ${PYTEST_ARGS:-}
+if (( ${#failed[@]} )); then echo "make test: FAILED steps: ${failed[*]}"; exit 1; fi

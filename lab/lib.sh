@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the lab scripts. Sourced, never run.
 set -euo pipefail
 LAB_SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -5,7 +5,9 @@
 #  - the repository linked in place as the collection edgeai.inference
 . "$(dirname "$0")/lib.sh"
 
-DEBIAN_PACKAGES=(docker.io debootstrap etcd-server libnfs-utils openssl curl git rsync)
+# libpython3.11 and python3-numpy: the Triton python backend stub runs on the system Python.
+DEBIAN_PACKAGES=(docker.io debootstrap etcd-server libnfs-utils openssl curl git rsync time iptables
+  iproute2 libpython3.11 python3-numpy)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

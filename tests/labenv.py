@@ -24,6 +24,6 @@ def lab_env() -> dict[str, str]:
         for line in path.read_text().splitlines():
             line = line.strip()
             if line and not line.startswith("#") and "=" in line:
-                key, _, value = line.partition("=")
+                key, _sep, value = line.partition("=")
                 values[key.strip()] = value.strip()
     return values

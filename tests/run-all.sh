@@ -3,7 +3,7 @@
 # integration against the lab, Molecule scenarios). All run even when one
 # fails; the exit status says whether any failed. pytest's summary closes.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BIN=.venv/bin
 failed=()
 step() {
@@ -18,5 +18,6 @@ step ruff-format "$BIN/ruff" format --check .
 step ansible-lint "$BIN/ansible-lint" --profile production
 step sanity bash tests/sanity/run.sh
 if (( ${#failed[@]} )); then echo "=== gates FAILED: ${failed[*]}"; else echo "=== gates: all passed"; fi
-step pytest "$BIN/pytest" tests -p no:cacheprovider --durations=15 ${PYTEST_ARGS:-}
+read -ra extra <<< "${PYTEST_ARGS:-}"
+step pytest "$BIN/pytest" tests -p no:cacheprovider --durations=15 "${extra[@]}"
 if (( ${#failed[@]} )); then echo "make test: FAILED steps: ${failed[*]}"; exit 1; fi

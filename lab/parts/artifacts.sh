@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Part: an artifact server shaped like upstream release downloads, so install
 # roles exercise their real download-and-verify path:
 #   /<product>/<version>/<file>  and  /<product>/<version>/sha256sum-<arch>.txt
@@ -14,21 +15,26 @@ artifacts_publish() {  # product version file...
   mkdir -p "$dir"
   local f
   for f in "$@"; do ln -f "$f" "$dir/$(basename "$f")" 2>/dev/null || cp -f "$f" "$dir/"; done
-  (cd "$dir" && sha256sum -- $(ls | grep -v '^sha256sum-') > sha256sum-amd64.txt)
+  local sums=() name
+  for f in "$dir"/*; do
+    name=$(basename "$f"); [[ $name == sha256sum-* ]] || sums+=("$name")
+  done
+  (cd "$dir" && sha256sum -- "${sums[@]}" > sha256sum-amd64.txt)
 }
 
+# A value another part published in env.d.
+artifacts_get() { cat "$LAB_DIR"/env.d/*.env 2>/dev/null | sed -n "s/^$1=//p" | tail -1; }
+
 artifacts_up() {
-  local env; env=$(cat "$LAB_DIR"/env.d/*.env 2>/dev/null)
-  local get; get() { sed -n "s/^$1=//p" <<<"$env" | tail -1; }
   rm -rf "$ARTIFACTS_DIR"; mkdir -p "$ARTIFACTS_DIR"
   local minio_bin mc_bin triton_tgz
-  minio_bin=$(get MINIO_BIN); mc_bin=$(get MC_BIN); triton_tgz=$(get TRITON_TARBALL)
+  minio_bin=$(artifacts_get MINIO_BIN); mc_bin=$(artifacts_get MC_BIN); triton_tgz=$(artifacts_get TRITON_TARBALL)
   [[ -x $minio_bin ]] || die "artifacts: MinIO binary missing: run lab.sh up minio first"
   artifacts_publish minio "$MINIO_VERSION" "$minio_bin" "$mc_bin"
   local k8s_dir="$LAB_CACHE/bin/k8s-$K8S_VERSION"
   [[ -d $k8s_dir ]] && artifacts_publish kubernetes "$K8S_VERSION" "$k8s_dir"/kube-*
   if [[ -n $triton_tgz && -s $triton_tgz ]]; then
-    artifacts_publish tritonserver "$(get TRITON_VERSION)" "$triton_tgz"
+    artifacts_publish tritonserver "$(artifacts_get TRITON_VERSION)" "$triton_tgz"
   fi
   # K3s cannot be built here (refused by the Go module proxy): not served.
   local ip; ip=$(artifacts_bridge_ip)

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Part: the Docker engine from Debian's docker.io, started by the lab.
 DOCKER_SOCK=/var/run/docker.sock
 

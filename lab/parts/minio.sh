@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Part: MinIO built from its Go module at a pinned version, run twice on
 # loopback: plain HTTP (:9000) and TLS with the lab CA's certificate (:9443).
 # Root credentials are generated once and kept in a 0600 file; they reach the
@@ -13,7 +14,7 @@ minio_start_one() {  # name address data-dir [certs-dir]
   local args=(server "$data" --address "$addr" --console-address "127.0.0.1:$(( ${addr##*:} + 1 ))")
   [[ -n $certs ]] && args+=(--certs-dir "$certs")
   # shellcheck disable=SC1090
-  ( set -a; . "$MINIO_CREDS"; set +a; export MINIO_BROWSER=off MINIO_UPDATE=off
+  ( set -a; . "$MINIO_CREDS"; set +a; export MINIO_BROWSER=off MINIO_UPDATE=off MINIO_PROMETHEUS_AUTH_TYPE=public
     start_daemon "$name" "$LAB_DIR/logs/$name.log" "$MINIO_BIN" "${args[@]}" )
 }
 

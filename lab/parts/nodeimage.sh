@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Part: the node image (Debian minbase + systemd + python3) built with
 # debootstrap, imported into the local engine, rebuilt only when its recipe
 # (this file's RECIPE and NODE_SUITE) changes. Verified by booting a container.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Part: the lab's private CA and a serving certificate for loopback services.
 # Private keys are 0600; the CA is published so clients trust it explicitly.
 PKI_DIR="$LAB_DIR/pki"

@@ -1,0 +1,236 @@
+"""Upload benchmark: the tools users reach for, side by side, on the lab MinIO.
+
+One generated Triton-shaped repository (a few large files and many small ones)
+is published by each tool into its own prefix of one bucket, three times:
+cold (empty prefix), no-change re-run, and re-run after a one-byte same-size
+edit of one small file. For each run: wall time, bytes the server received
+(an iptables accounting chain on the server's port), the tool's peak RSS (GNU time), and, for the
+edit, whether the remote object matches the edited file afterwards.
+
+The collection's own publisher (issue: model store modules) joins this table
+when it exists; until then the peers are measured on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import boto3
+
+from tests.conftest import read_env_file
+from tests.labenv import REPO_ROOT, lab_env
+
+BUCKET = "bench"
+
+
+@dataclass
+class Result:
+    tool: str
+    phase: str
+    seconds: float
+    bytes_received: int
+    peak_rss_mib: float
+    edit_detected: bool | None = None
+
+
+def generate_repository(root: Path, large_files: int, large_mib: int, small_files: int, small_kib: int) -> None:
+    """A model repository: model_a/1/model.bin-N (large) and model_b/1/part-N (small)."""
+    rng = os.urandom
+    large_dir = root / "model_a" / "1"
+    small_dir = root / "model_b" / "1"
+    large_dir.mkdir(parents=True)
+    small_dir.mkdir(parents=True)
+    (root / "model_a" / "config.pbtxt").write_text('name: "model_a"\nbackend: "python"\n')
+    (root / "model_b" / "config.pbtxt").write_text('name: "model_b"\nbackend: "python"\n')
+    chunk = rng(1024 * 1024)
+    for i in range(large_files):
+        with open(large_dir / f"weights-{i}.bin", "wb") as handle:
+            for j in range(large_mib):
+                # distinct content per MiB so no tool can deduplicate
+                handle.write(hashlib.sha256(f"{i}-{j}".encode()).digest() + chunk[32:])
+    for i in range(small_files):
+        (small_dir / f"part-{i:04d}.bin").write_bytes(rng(small_kib * 1024))
+
+
+class PortCounter:
+    """Counts bytes (IP packets, headers included) sent to a loopback TCP port.
+
+    An iptables accounting chain on INPUT; removed on exit. MinIO's own traffic
+    metric is updated too lazily to attribute bytes to one run.
+    """
+
+    CHAIN = "EDGEAI_BENCH"
+
+    def __init__(self, port: int) -> None:
+        self.rule = ["INPUT", "-i", "lo", "-p", "tcp", "--dport", str(port), "-j", self.CHAIN]
+
+    def __enter__(self) -> PortCounter:
+        self._ipt("-N", self.CHAIN, check=False)
+        self._ipt("-F", self.CHAIN)
+        self._ipt("-A", self.CHAIN, "-j", "RETURN")
+        self._ipt("-I", *self.rule)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ipt("-D", *self.rule, check=False)
+        self._ipt("-F", self.CHAIN, check=False)
+        self._ipt("-X", self.CHAIN, check=False)
+
+    def read_and_zero(self) -> int:
+        out = self._ipt("-L", self.CHAIN, "-v", "-x", "-n", "-Z").stdout.splitlines()
+        return int(out[2].split()[1])  # header, column names, then the RETURN rule
+
+    @staticmethod
+    def _ipt(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["iptables", "-w", *args], capture_output=True, text=True, check=check)
+
+
+def timed(argv: list[str], env: dict[str, str], counter: PortCounter) -> tuple[float, int, float]:
+    """Run argv under GNU time; return (seconds, bytes sent to the server, peak RSS MiB)."""
+    counter.read_and_zero()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", stats.name, *argv], env=env, capture_output=True, text=True, check=False
+        )
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        peak_kib = int(stats.read().strip().splitlines()[-1])
+    return seconds, counter.read_and_zero(), peak_kib / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--large-files", type=int, default=4)
+    parser.add_argument("--large-mib", type=int, default=128)
+    parser.add_argument("--small-files", type=int, default=500)
+    parser.add_argument("--small-kib", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    args = parser.parse_args()
+
+    lab = lab_env()
+    creds = read_env_file(lab["MINIO_ROOT_CREDENTIALS"])
+    endpoint = lab["MINIO_ENDPOINT"]  # plain: the server's metrics and every tool on equal terms
+    port = int(endpoint.rsplit(":", 1)[1])
+    work = Path(tempfile.mkdtemp(prefix="edgeai-bench-"))
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        repo = work / "repo"
+        print(f"bench: generating repository in {repo}", flush=True)
+        generate_repository(repo, args.large_files, args.large_mib, args.small_files, args.small_kib)
+        total = sum(p.stat().st_size for p in repo.rglob("*") if p.is_file())
+        nfiles = sum(1 for p in repo.rglob("*") if p.is_file())
+
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=creds["MINIO_ROOT_USER"],
+            aws_secret_access_key=creds["MINIO_ROOT_PASSWORD"],
+            region_name="us-east-1",
+        )
+        existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+        if BUCKET in existing:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+                for obj in page.get("Contents", []):
+                    s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+        else:
+            s3.create_bucket(Bucket=BUCKET)
+
+        # Credentials travel in the environment (and mc's alias env), never in argv.
+        host = endpoint.split("://", 1)[1]
+        env = dict(
+            os.environ,
+            AWS_ACCESS_KEY_ID=creds["MINIO_ROOT_USER"],
+            AWS_SECRET_ACCESS_KEY=creds["MINIO_ROOT_PASSWORD"],
+            AWS_DEFAULT_REGION="us-east-1",
+            MC_CONFIG_DIR=str(work / "mc"),
+            MC_HOST_lab=f"http://{creds['MINIO_ROOT_USER']}:{creds['MINIO_ROOT_PASSWORD']}@{host}",
+        )
+        aws = str(REPO_ROOT / ".venv/bin/aws")
+        mc = lab["MC_BIN"]
+        tools = {
+            "mc cp --recursive": lambda p: [mc, "cp", "--recursive", "--quiet", f"{repo}/", f"lab/{BUCKET}/{p}/"],
+            "mc mirror": lambda p: [mc, "mirror", "--overwrite", "--quiet", f"{repo}/", f"lab/{BUCKET}/{p}/"],
+            "aws s3 sync": lambda p: [
+                aws,
+                "s3",
+                "sync",
+                "--only-show-errors",
+                "--endpoint-url",
+                endpoint,
+                f"{repo}/",
+                f"s3://{BUCKET}/{p}/",
+            ],
+        }
+        edited = repo / "model_b" / "1" / "part-0007.bin"
+        results: list[Result] = []
+        counter = stack.enter_context(PortCounter(port))
+        for index, (tool, argv_for) in enumerate(tools.items()):
+            prefix = f"t{index}"
+            original = edited.read_bytes()
+            for phase in ("cold", "no-change", "same-size edit"):
+                if phase == "same-size edit":
+                    data = bytearray(original)
+                    data[100] ^= 0xFF
+                    edited.write_bytes(bytes(data))
+                seconds, sent, rss = timed(argv_for(prefix), env, counter)
+                detected = None
+                if phase == "same-size edit":
+                    remote = s3.get_object(Bucket=BUCKET, Key=f"{prefix}/model_b/1/part-0007.bin")["Body"].read()
+                    detected = remote == edited.read_bytes()
+                    edited.write_bytes(original)
+                results.append(Result(tool, phase, seconds, sent, rss, detected))
+                print(
+                    f"bench: {tool:18s} {phase:15s} {seconds:7.2f}s {sent / 2**20:9.1f} MiB sent {rss:7.1f} MiB peak",
+                    flush=True,
+                )
+
+        args.out.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "files": nfiles,
+            "bytes": total,
+            "cpus": os.cpu_count(),
+            "endpoint": "lab MinIO, loopback, plain",
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        (args.out / "upload.json").write_text(
+            json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=2) + "\n"
+        )
+        write_table(args.out / "upload.md", meta, results)
+        print((args.out / "upload.md").read_text())
+    return 0
+
+
+def write_table(path: Path, meta: dict, results: list[Result]) -> None:
+    fastest_cold = min(r.seconds for r in results if r.phase == "cold")
+    lines = [
+        "# Upload benchmark",
+        "",
+        f"Repository: {meta['files']} files, {meta['bytes'] / 2**20:.0f} MiB; {meta['endpoint']}; "
+        f"{meta['cpus']} CPUs; {meta['when']}. Reproduce: `make bench`.",
+        "",
+        "| tool | phase | seconds | ratio to fastest cold | MiB sent (IP) | peak RSS MiB | edit detected |",
+        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        detected = "" if r.edit_detected is None else ("yes" if r.edit_detected else "**no**")
+        lines.append(
+            f"| {r.tool} | {r.phase} | {r.seconds:.2f} | {r.seconds / fastest_cold:.2f} | "
+            f"{r.bytes_received / 2**20:.2f} | {r.peak_rss_mib:.0f} | {detected} |"
+        )
+    path.write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -31,6 +31,17 @@ case $cmd in
     for (( i=${#selected[@]}-1; i>=0; i-- )); do
       p=${selected[$i]}; say "== $p: down"; "${p}_down" || say "$p: down reported an error"
     done
+    if [[ $# -eq 0 ]]; then
+      # The whole lab is down: prove it left nothing behind.
+      left=$(pgrep -af -- "$LAB_DIR|$LAB_CACHE" | grep -v -e "lab.sh" -e pgrep || true)
+      mounts=$(grep -F -- "$LAB_DIR" /proc/mounts || true)
+      containers=$( (docker ps -aq --filter label=edgeai.lab=1 2>/dev/null) || true)
+      if [[ -n $left$mounts$containers ]]; then
+        printf 'left behind:\n%s\n%s\n%s\n' "$left" "$mounts" "$containers" >&2
+        die "lab down left processes, mounts or containers behind (listed above)"
+      fi
+      say "lab down: no lab process, container or mount left"
+    fi
     ;;
   status)
     rc=0

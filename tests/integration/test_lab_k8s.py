@@ -1,0 +1,184 @@
+"""Smoke test of the lab's Kubernetes: upstream control plane plus kwok nodes.
+
+Needs ``bash lab/lab.sh up k8s kwok`` (``make lab-up``); fails loudly otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from tests.labenv import LAB_DIR, LabNotUp, lab_env
+
+pytestmark = pytest.mark.lab
+
+JETSONS = {"jetson-0", "jetson-1"}
+GPU_SERVERS = {"gpu-0", "gpu-1"}
+EXPECTED = {
+    **{n: ("arm64", "jetson") for n in JETSONS},
+    **{n: ("amd64", "nvidia-gpu") for n in GPU_SERVERS},
+}
+JETSON_SELECTOR = {"edgeai.io/accelerator": "jetson"}
+# kwok never pulls images: any reference will do, none is fetched.
+IMAGE = "registry.invalid/edgeai/pause:3.10"
+LOGS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+def _log_tails(lines: int = 15) -> str:
+    out = []
+    for name in LOGS:
+        path = Path(LAB_DIR) / "logs" / f"{name}.log"
+        if path.is_file():
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {path} (last {len(tail)} lines)\n" + "\n".join(tail))
+    return "\n".join(out)
+
+
+def _wait(what: str, predicate: Callable[[], Any], timeout: float = 90.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(1)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{_log_tails()}")
+
+
+@pytest.fixture(scope="module")
+def api() -> client.ApiClient:
+    try:
+        env = lab_env()
+    except LabNotUp as exc:
+        pytest.fail(str(exc))
+    kubeconfig = env.get("KUBECONFIG")
+    if not kubeconfig or not Path(kubeconfig).is_file():
+        pytest.fail(f"lab k8s part is not up (KUBECONFIG={kubeconfig!r}): run make lab-up")
+    api_client = config.new_client_from_config(config_file=kubeconfig)
+    try:
+        client.VersionApi(api_client).get_code(_request_timeout=5)
+    except Exception as exc:
+        pytest.fail(f"Kubernetes API at {env.get('K8S_API')} does not answer ({exc}): run make lab-up\n{_log_tails()}")
+    return api_client
+
+
+@pytest.fixture(scope="module")
+def namespace(api: client.ApiClient) -> Iterator[str]:
+    core = client.CoreV1Api(api)
+    name = f"lab-k8s-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    # Pods need the namespace's "default" ServiceAccount (made by the controllers).
+    _wait(f"ServiceAccount default in {name}", lambda: _exists(core.read_namespaced_service_account, "default", name))
+    yield name
+    core.delete_namespace(name, propagation_policy="Foreground")
+
+
+def _exists(read: Callable[..., Any], *args: str) -> bool:
+    try:
+        read(*args)
+    except ApiException as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return True
+
+
+def _pod_spec(gpu: bool) -> client.V1PodSpec:
+    resources = client.V1ResourceRequirements(limits={"nvidia.com/gpu": "1"}) if gpu else None
+    return client.V1PodSpec(
+        node_selector=JETSON_SELECTOR,
+        containers=[client.V1Container(name="app", image=IMAGE, resources=resources)],
+        termination_grace_period_seconds=0,
+    )
+
+
+def _template(app: str, gpu: bool) -> client.V1PodTemplateSpec:
+    return client.V1PodTemplateSpec(metadata=client.V1ObjectMeta(labels={"app": app}), spec=_pod_spec(gpu))
+
+
+def _ready(node: client.V1Node) -> bool:
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+
+
+def test_four_ready_nodes_with_accelerator_labels(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    nodes = {n.metadata.name: n for n in core.list_node().items}
+    assert set(EXPECTED) <= set(nodes), f"lab nodes missing: {sorted(set(EXPECTED) - set(nodes))}"
+    for name, (arch, accelerator) in EXPECTED.items():
+        node = nodes[name]
+        assert _ready(node), f"node {name} is not Ready: {node.status.conditions}"
+        labels = node.metadata.labels
+        assert labels.get("kubernetes.io/arch") == arch, labels
+        assert labels.get("edgeai.io/accelerator") == accelerator, labels
+        assert node.status.allocatable.get("nvidia.com/gpu") == "1", node.status.allocatable
+        assert node.status.capacity.get("nvidia.com/gpu") == "1", node.status.capacity
+    ready = [n for n in nodes.values() if _ready(n)]
+    assert len(ready) == 4, f"expected 4 Ready nodes, got {[n.metadata.name for n in ready]}"
+
+
+def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str) -> None:
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    name = "gpu-infer"
+    apps.create_namespaced_deployment(
+        namespace,
+        client.V1Deployment(
+            metadata=client.V1ObjectMeta(name=name),
+            spec=client.V1DeploymentSpec(
+                replicas=2,
+                selector=client.V1LabelSelector(match_labels={"app": name}),
+                template=_template(name, gpu=True),
+            ),
+        ),
+    )
+
+    def available() -> bool:
+        dep = apps.read_namespaced_deployment(name, namespace)
+        conds = {c.type: c.status for c in dep.status.conditions or []}
+        return conds.get("Available") == "True" and (dep.status.available_replicas or 0) == 2
+
+    _wait(f"Deployment {namespace}/{name} Available with 2 replicas", available)
+    pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
+    running = [p for p in pods if p.status.phase == "Running"]
+    assert len(running) == 2, [(p.metadata.name, p.status.phase) for p in pods]
+    placed = {p.spec.node_name for p in running}
+    # One GPU per node: the two replicas must take both Jetsons, nothing else.
+    assert placed == JETSONS, f"pods placed on {placed}, expected {JETSONS}"
+
+    apps.delete_namespaced_deployment(name, namespace, propagation_policy="Foreground")
+    _wait(
+        f"pods of {name} gone",
+        lambda: not core.list_namespaced_pod(namespace, label_selector=f"app={name}").items,
+    )
+
+
+def test_daemonset_one_pod_per_jetson(api: client.ApiClient, namespace: str) -> None:
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    name = "jetson-agent"
+    apps.create_namespaced_daemon_set(
+        namespace,
+        client.V1DaemonSet(
+            metadata=client.V1ObjectMeta(name=name),
+            spec=client.V1DaemonSetSpec(
+                selector=client.V1LabelSelector(match_labels={"app": name}),
+                template=_template(name, gpu=False),
+            ),
+        ),
+    )
+
+    def rolled_out() -> bool:
+        ds = apps.read_namespaced_daemon_set(name, namespace).status
+        return ds.desired_number_scheduled == 2 and ds.number_ready == 2 and ds.number_available == 2
+
+    _wait(f"DaemonSet {namespace}/{name} ready on 2 nodes", rolled_out)
+    pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
+    assert sorted(p.spec.node_name for p in pods) == sorted(JETSONS), [
+        (p.metadata.name, p.spec.node_name) for p in pods
+    ]
+    assert all(p.status.phase == "Running" for p in pods), [(p.metadata.name, p.status.phase) for p in pods]

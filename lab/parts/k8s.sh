@@ -116,15 +116,19 @@ EOF
 # is healthy; wait until healthy.
 _k8s_ensure() {
   local name=$1 check=$2 limit=$3; shift 3
+  # $check is a command and its arguments ("_k8s_healthz 10257"): split on purpose.
+  # shellcheck disable=SC2086
   if daemon_running "$name" && $check; then return 0; fi
   if daemon_running "$name"; then
     # Running but not (yet) healthy: give it a chance before restarting.
-    wait_for "$name" 20 "$check" && return 0
+    # shellcheck disable=SC2086
+    wait_for "$name" 20 $check && return 0
     say "k8s: $name unhealthy, restarting"; stop_daemon "$name"
   fi
   say "k8s: starting $name (log $LAB_DIR/logs/$name.log)"
   start_daemon "$name" "$LAB_DIR/logs/$name.log" "$@"
-  if ! wait_for "$name" "$limit" "$check"; then
+  # shellcheck disable=SC2086
+  if ! wait_for "$name" "$limit" $check; then
     tail -n 30 "$LAB_DIR/logs/$name.log" >&2 || true
     die "$name did not become healthy in ${limit}s (log: $LAB_DIR/logs/$name.log)"
   fi

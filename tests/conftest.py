@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+import uuid
+
 import pytest
 
 from tests.labenv import LabNotUp, lab_env
@@ -25,3 +29,52 @@ def read_env_file(path: str) -> dict[str, str]:
             if sep and not key.startswith("#"):
                 values[key] = value
     return values
+
+
+def docker(*argv: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run a docker CLI command; output captured as text."""
+    return subprocess.run(["docker", *argv], check=check, capture_output=True, text=True, timeout=timeout)
+
+
+def system_state(node: str, timeout: float = 90) -> str:
+    """Poll systemd in a node container until it settles (running/degraded) or time runs out."""
+    deadline = time.monotonic() + timeout
+    state = ""
+    while time.monotonic() < deadline:
+        state = docker("exec", node, "systemctl", "is-system-running", check=False).stdout.strip()
+        if state in ("running", "degraded"):
+            break
+        time.sleep(0.5)
+    return state
+
+
+@pytest.fixture
+def node_factory(lab):
+    """Start systemd node containers of the lab's image; all removed at teardown."""
+    started: list[str] = []
+
+    def start(prefix: str = "node", *docker_args: str) -> str:
+        name = f"edgeai-test-{prefix}-{uuid.uuid4().hex[:8]}"
+        docker(
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "edgeai.lab=1",
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/run/lock",
+            "-v",
+            "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+            *docker_args,
+            lab["NODE_IMAGE"],
+            "/sbin/init",
+        )
+        started.append(name)
+        return name
+
+    yield start
+    for name in started:
+        docker("rm", "-f", name, check=False)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
-import time
 import urllib.request
-import uuid
 
 import pytest
+
+from tests.conftest import system_state
 
 pytestmark = pytest.mark.lab
 
@@ -18,39 +18,8 @@ def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def node(lab):
-    name = f"edgeai-test-node-{uuid.uuid4().hex[:8]}"
-    run(
-        "docker",
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        "edgeai.lab=1",
-        "--tmpfs",
-        "/run",
-        "--tmpfs",
-        "/run/lock",
-        "-v",
-        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-        lab["NODE_IMAGE"],
-        "/sbin/init",
-    )
-    yield name
-    run("docker", "rm", "-f", name, check=False)
-
-
-def system_state(node: str, timeout: float = 60) -> str:
-    """Poll systemd in the node until it settles (running/degraded) or time runs out."""
-    deadline = time.monotonic() + timeout
-    state = ""
-    while time.monotonic() < deadline:
-        state = run("docker", "exec", node, "systemctl", "is-system-running", check=False).stdout.strip()
-        if state in ("running", "degraded"):
-            break
-        time.sleep(1)
-    return state
+def node(node_factory):
+    return node_factory("node")
 
 
 def test_node_container_runs_systemd(node):
@@ -81,7 +50,7 @@ def test_node_reaches_artifact_server_and_verifies(lab, node):
     url = lab["ARTIFACTS_NODE_URL"]
     version = lab["MINIO_BIN"].split("/minio-")[1].split("/")[0]
     script = (
-        f"set -e; cd /tmp; curl -fsSO {url}/minio/{version}/mc; "
+        f"set -e; mkdir -p /root/dl; cd /root/dl; curl -fsSO {url}/minio/{version}/mc; "
         f"curl -fsS {url}/minio/{version}/sha256sum-amd64.txt | grep ' mc$' | sha256sum -c -"
     )
     result = run("docker", "exec", node, "sh", "-c", script, check=False)

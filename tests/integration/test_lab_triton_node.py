@@ -4,42 +4,18 @@ verify the sha256, unpack to /opt, add the python backend's two packages, run.""
 
 from __future__ import annotations
 
-import subprocess
 import time
-import uuid
 
 import pytest
+
+from tests.conftest import docker
 
 pytestmark = pytest.mark.lab
 
 
-def docker(*argv: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *argv], check=check, capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture
-def node(lab):
-    name = f"edgeai-test-triton-{uuid.uuid4().hex[:8]}"
-    docker(
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        "edgeai.lab=1",
-        "--tmpfs",
-        "/run",
-        "--tmpfs",
-        "/run/lock",
-        "-v",
-        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-        "-v",
-        f"{lab['TRITON_MODELS']}:/srv/models:ro",
-        lab["NODE_IMAGE"],
-        "/sbin/init",
-    )
-    yield name
-    docker("rm", "-f", name, check=False)
+def node(lab, node_factory):
+    return node_factory("triton", "-v", f"{lab['TRITON_MODELS']}:/srv/models:ro")
 
 
 @pytest.mark.timeout(900)
@@ -48,9 +24,9 @@ def test_tarball_installs_and_serves_in_a_node(lab, node):
     name = f"tritonserver-{version}-{arch}.tar.gz"
     url = f"{lab['ARTIFACTS_NODE_URL']}/tritonserver/{version}"
     install = (
-        "set -e; cd /tmp; "
+        "set -e; mkdir -p /root/dl; cd /root/dl; "
         f"curl -fsSO {url}/{name}; curl -fsS {url}/sha256sum-amd64.txt | grep ' {name}$' | sha256sum -c -; "
-        f"tar -C /opt -xzf {name}; "
+        f"tar -C /opt -xzf /root/dl/{name}; "
         "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
         "libpython3.11 python3-numpy >/dev/null"
     )

@@ -29,5 +29,6 @@ def test_scenario(lab, scenario):
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-8000:]
-    # idempotence really ran and found nothing to change
-    assert "Idempotence completed successfully" in output, output[-4000:]
+    # every step of the sequence ran, idempotence (a second converge with no change) included
+    for step in ("converge", "idempotence", "check", "verify"):
+        assert f"{scenario} > {step}] Executed: Successful" in output, output[-4000:]

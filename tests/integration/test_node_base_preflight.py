@@ -4,60 +4,37 @@ from __future__ import annotations
 
 import os
 import subprocess
-import uuid
 
 import pytest
 
+from tests.conftest import docker
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
 
 
-def docker(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *argv], check=check, capture_output=True, text=True, timeout=120)
-
-
-def test_unsupported_architecture_is_refused_with_the_fix(lab, tmp_path):
-    name = f"edgeai-test-preflight-{uuid.uuid4().hex[:8]}"
-    docker(
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        "edgeai.lab=1",
-        "--tmpfs",
-        "/run",
-        "--tmpfs",
-        "/run/lock",
-        "-v",
-        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-        lab["NODE_IMAGE"],
-        "/sbin/init",
+def test_unsupported_architecture_is_refused_with_the_fix(node_factory, tmp_path):
+    name = node_factory("preflight")
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(f"all:\n  hosts:\n    {name}:\n      ansible_connection: community.docker.docker\n")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    result = subprocess.run(
+        [
+            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            str(inventory),
+            str(REPO_ROOT / "molecule/node_base/preflight-refusal.yml"),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
-    try:
-        inventory = tmp_path / "hosts.yml"
-        inventory.write_text(f"all:\n  hosts:\n    {name}:\n      ansible_connection: community.docker.docker\n")
-        env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-        result = subprocess.run(
-            [
-                str(REPO_ROOT / ".venv/bin/ansible-playbook"),
-                "-i",
-                str(inventory),
-                str(REPO_ROOT / "molecule/node_base/preflight-refusal.yml"),
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        out = result.stdout + result.stderr
-        assert result.returncode != 0, out
-        assert "node_base_supported_architectures" in out, out
-        assert "x86_64" in out, out
-        # nothing was written: the fact file only comes after preflight
-        assert docker("exec", name, "test", "-e", "/etc/ansible/facts.d/edgeai.fact", check=False).returncode == 1
-    finally:
-        docker("rm", "-f", name, check=False)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert "node_base_supported_architectures" in out, out
+    assert "x86_64" in out, out
+    # nothing was written: the fact file only comes after preflight
+    assert docker("exec", name, "test", "-e", "/etc/ansible/facts.d/edgeai.fact", check=False).returncode == 1

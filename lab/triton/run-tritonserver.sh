@@ -45,6 +45,13 @@ root="$dest/tritonserver"
 # The binary finds lib/ through its RPATH ($ORIGIN/../lib); the python backend
 # and its stub (backends/python) do not: they need LD_LIBRARY_PATH.
 export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# The python backend stub embeds the system's Python and finds its prefix
+# through PATH: a virtualenv first on PATH (as under `make`) hands it the
+# venv's numpy 2.x instead of the system numpy, and outputs come back with the
+# wrong size ("output tensor shape does not match size of output"). Run the
+# server with a node's plain environment.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+unset VIRTUAL_ENV PYTHONHOME PYTHONPATH
 args=("$@")
 [[ " $* " == *" --backend-directory"* ]] || args+=("--backend-directory=$root/backends")
 [[ " $* " == *" --cache-directory"* ]] || args+=("--cache-directory=$root/caches")

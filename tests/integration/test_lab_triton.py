@@ -39,8 +39,9 @@ def test_triton_serves_lab_models_from_minio_over_tls(lab, tmp_path):
         try:
             y = client.infer("linear", [inp]).as_numpy("OUTPUT0")
         except ValueError as exc:
-            # Seen once in CI (not reproduced since): an empty binary output.
-            # The same request as JSON tells whether the server or the client lost it.
+            # An empty binary output: the same request as JSON tells whether the
+            # server or the client lost it (a venv's numpy leaking into the python
+            # backend stub once made the server answer with mis-sized outputs).
             body = {"inputs": [{"name": "INPUT0", "shape": [3, 1], "datatype": "FP32", "data": x.ravel().tolist()}]}
             raw = requests.post(f"{URL}/v2/models/linear/infer", json=body, timeout=10).text
             pytest.fail(f"binary answer unreadable ({exc}); the JSON answer to the same request: {raw}")

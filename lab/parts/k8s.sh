@@ -5,7 +5,7 @@
 #   kube-controller-manager         127.0.0.1:10257 (healthz only)
 #   kube-scheduler                  127.0.0.1:10259 (healthz only)
 # Binaries: $LAB_CACHE/bin/k8s-$K8S_VERSION/ (lab/build.sh k8s) and
-# $LAB_CACHE/bin/etcd-$ETCD_VERSION/etcd (built here, ~1 min). PKI, kubeconfigs:
+# $LAB_CACHE/bin/etcd-$ETCD_VERSION/etcd (lab/build.sh etcd, ~1 min). PKI, kubeconfigs:
 # $LAB_DIR/kube. No kubelet: nodes are simulated by the "kwok" part.
 # Sourced by lab/lab.sh after lib.sh.
 
@@ -18,21 +18,6 @@ K8S_ETCD_DATA="$LAB_DIR/etcd"
 K8S_ETCD_BIN="${ETCD_BIN:-$LAB_CACHE/bin/etcd-$ETCD_VERSION/etcd}"
 K8S_ENV="$LAB_DIR/env.d/k8s.env"
 K8S_DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler)
-
-# etcd from the Go module proxy. server/v3's go.mod carries replace directives,
-# so `go install` refuses it: build it as a dependency of a throwaway module.
-_k8s_build_etcd() {
-  local dest="$LAB_CACHE/bin/etcd-$ETCD_VERSION" src="$LAB_CACHE/src/etcd-$ETCD_VERSION" t=$SECONDS
-  [[ -x $dest/etcd ]] && return 0
-  say "etcd $ETCD_VERSION: building from the Go module proxy (about a minute)"
-  mkdir -p "$src"
-  printf 'module edgeai.local/etcdbuild\n\ngo 1.24\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$src/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3/etcdmain"\n' > "$src/tools.go"
-  (cd "$src" && go mod tidy && rm -rf "$dest.tmp" && mkdir -p "$dest.tmp" \
-    && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dest.tmp/etcd" go.etcd.io/etcd/server/v3)
-  mv "$dest.tmp" "$dest"
-  say "etcd $ETCD_VERSION: built in $(( SECONDS - t ))s"
-}
 
 _k8s_etcd_healthy() { curl -sf --max-time 2 http://127.0.0.1:2379/health | grep -q '"health":"true"'; }
 _k8s_api_ready() {
@@ -136,7 +121,7 @@ _k8s_ensure() {
 
 k8s_up() {
   bash "$LAB_SRC/build.sh" k8s
-  [[ -n ${ETCD_BIN:-} ]] || _k8s_build_etcd
+  [[ -n ${ETCD_BIN:-} ]] || bash "$LAB_SRC/build.sh" etcd
   [[ -x $K8S_ETCD_BIN ]] || die "etcd not found at $K8S_ETCD_BIN"
   command -v openssl >/dev/null || die "openssl missing: apt-get install openssl"
   mkdir -p "$K8S_DIR" "$LAB_DIR/env.d" "$LAB_DIR/logs"

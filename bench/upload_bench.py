@@ -113,7 +113,7 @@ def timed(argv: list[str], env: dict[str, str], counter: PortCounter) -> tuple[f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--large-files", type=int, default=4)
-    parser.add_argument("--large-mib", type=int, default=128)
+    parser.add_argument("--large-mib", type=int, default=240)
     parser.add_argument("--small-files", type=int, default=500)
     parser.add_argument("--small-kib", type=int, default=64)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")

@@ -43,7 +43,7 @@ def main() -> int:
         inp = httpclient.InferInput("INPUT0", list(feats.shape), "FP32")
         inp.set_data_from_numpy(feats)
         labels = [v.decode() for v in client.infer("labels", [inp]).as_numpy("LABEL").ravel()]
-        print(f"demo: labels({feats.round(2).tolist()}) = {labels}")
+        print(f"demo: labels({feats.astype(float).round(2).tolist()}) = {labels}")
         return 0
     except BaseException:
         print(log_path.read_text(errors="replace"), file=sys.stderr)

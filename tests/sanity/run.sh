@@ -86,6 +86,11 @@ if "cert" not in conf:
         if os.environ.get(key) and os.path.isfile(os.environ[key]):
             conf["cert"] = os.environ[key]
             break
+    else:
+        # No variable names one: the system store (Debian's bundle) is what the
+        # rest of the machine trusts, a proxy's CA included where there is one.
+        if os.path.isfile("/etc/ssl/certs/ca-certificates.crt"):
+            conf["cert"] = "/etc/ssl/certs/ca-certificates.crt"
 if "proxy" not in conf:
     for key in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
         if os.environ.get(key):

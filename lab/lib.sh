@@ -50,6 +50,14 @@ stop_daemon() {
   rm -f "$pidfile"
 }
 
+# require_port_free NAME PORT: before starting NAME, make sure nothing else
+# (another lab checkout, a system service) listens on 127.0.0.1:PORT.
+require_port_free() {
+  local name=$1 port=$2 holder
+  holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -1)
+  [[ -z $holder ]] || die "$name: port $port is already in use ($holder). Another lab (a second checkout?) or a service holds it: run 'make lab-down' there, or stop it."
+}
+
 daemon_running() {
   local pidfile="$LAB_DIR/run/$1.pid"
   [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null

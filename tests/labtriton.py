@@ -27,8 +27,8 @@ def minio_root(env: dict[str, str]) -> dict[str, str]:
     return read_env_file(env["MINIO_ROOT_CREDENTIALS"])
 
 
-def upload_models(env: dict[str, str], bucket: str = BUCKET) -> int:
-    """Copy every file of the lab models into the bucket (over TLS); return the count."""
+def upload_models(env: dict[str, str], bucket: str = BUCKET, models: Path | None = None) -> int:
+    """Copy every file of a model repository (the lab models by default) into the bucket over TLS."""
     creds = minio_root(env)
     s3 = boto3.client(
         "s3",
@@ -43,7 +43,7 @@ def upload_models(env: dict[str, str], bucket: str = BUCKET) -> int:
         s3.head_bucket(Bucket=bucket)
     except ClientError:
         s3.create_bucket(Bucket=bucket)
-    models = Path(env["TRITON_MODELS"])
+    models = models or Path(env["TRITON_MODELS"])
     count = 0
     for path in sorted(models.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
@@ -52,8 +52,10 @@ def upload_models(env: dict[str, str], bucket: str = BUCKET) -> int:
     return count
 
 
-def start_triton(env: dict[str, str], ports: tuple[int, int, int], log_path: Path, *extra: str) -> subprocess.Popen:
-    """Start tritonserver (EXPLICIT mode) reading s3://https://<minio>/models."""
+def start_triton(
+    env: dict[str, str], ports: tuple[int, int, int], log_path: Path, *extra: str, bucket: str = BUCKET
+) -> subprocess.Popen:
+    """Start tritonserver (EXPLICIT mode) reading s3://https://<minio>/<bucket>."""
     creds = minio_root(env)
     tls = env["MINIO_TLS_ENDPOINT"].removeprefix("https://")
     server_env = {
@@ -70,7 +72,7 @@ def start_triton(env: dict[str, str], ports: tuple[int, int, int], log_path: Pat
         return subprocess.Popen(
             [
                 env["TRITON_LAUNCHER"],
-                f"--model-repository=s3://https://{tls}/{BUCKET}",
+                f"--model-repository=s3://https://{tls}/{bucket}",
                 "--model-control-mode=explicit",
                 f"--http-port={http}",
                 f"--grpc-port={grpc}",

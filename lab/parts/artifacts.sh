@@ -38,6 +38,7 @@ artifacts_up() {
   fi
   # K3s cannot be built here (refused by the Go module proxy): not served.
   local ip; ip=$(artifacts_bridge_ip)
+  daemon_running artifacts-lo || require_port_free artifacts "$ARTIFACTS_PORT"
   start_daemon artifacts-lo "$LAB_DIR/logs/artifacts.log" \
     python3 -m http.server --bind 127.0.0.1 --directory "$ARTIFACTS_DIR" "$ARTIFACTS_PORT"
   if [[ -n $ip ]]; then

@@ -110,6 +110,12 @@ _k8s_ensure() {
     wait_for "$name" 20 $check && return 0
     say "k8s: $name unhealthy, restarting"; stop_daemon "$name"
   fi
+  case $name in
+    etcd) require_port_free etcd 2379 ;;
+    kube-apiserver) require_port_free kube-apiserver 6443 ;;
+    kube-controller-manager) require_port_free kube-controller-manager 10257 ;;
+    kube-scheduler) require_port_free kube-scheduler 10259 ;;
+  esac
   say "k8s: starting $name (log $LAB_DIR/logs/$name.log)"
   start_daemon "$name" "$LAB_DIR/logs/$name.log" "$@"
   # shellcheck disable=SC2086

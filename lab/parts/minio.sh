@@ -13,6 +13,7 @@ minio_start_one() {  # name address data-dir [certs-dir]
   local name=$1 addr=$2 data=$3 certs=${4:-}
   local args=(server "$data" --address "$addr" --console-address "127.0.0.1:$(( ${addr##*:} + 1 ))")
   [[ -n $certs ]] && args+=(--certs-dir "$certs")
+  daemon_running "$name" || require_port_free "$name" "${addr##*:}"
   # shellcheck disable=SC1090
   ( set -a; . "$MINIO_CREDS"; set +a; export MINIO_BROWSER=off MINIO_UPDATE=off MINIO_PROMETHEUS_AUTH_TYPE=public
     start_daemon "$name" "$LAB_DIR/logs/$name.log" "$MINIO_BIN" "${args[@]}" )

@@ -1,0 +1,146 @@
+# Copyright: edgeai.inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small Triton HTTP/REST client (KServe v2 protocol plus Triton's repository API).
+
+Built on ansible.module_utils.urls (proxies, CA bundles, certificate checks as
+every Ansible module does them); shared by modules, tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import SSLValidationError, open_url
+
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import (
+    TritonError,
+    TritonNotReady,
+    TritonUnreachable,
+)
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """One model version as the repository index reports it."""
+
+    name: str
+    version: str
+    state: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class TritonClient:
+    """Talks to one Triton endpoint, e.g. ``http://node:8000`` or ``https://node:8443``."""
+
+    def __init__(self, url: str, timeout: float = 10.0, ca_path: str | None = None, validate_certs: bool = True):
+        if not url.startswith(("http://", "https://")):
+            raise TritonError(f"url '{url}' must start with http:// or https:// (Triton's HTTP port, 8000 by default)")
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.ca_path = ca_path
+        self.validate_certs = validate_certs
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        data = json.dumps(body) if body is not None else None
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        try:
+            response = open_url(
+                f"{self.url}{path}",
+                data=data,
+                headers=headers,
+                method=method,
+                timeout=self.timeout,
+                validate_certs=self.validate_certs,
+                ca_path=self.ca_path,
+            )
+            status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        except (urllib.error.URLError, OSError, SSLValidationError, UrlsConnectionError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise TritonUnreachable(
+                f"Triton at {self.url} did not answer {method} {path}: {reason}. Check the URL and port "
+                "(HTTP, 8000 by default), that the server runs, and for https the CA (ca_path).",
+                url=self.url,
+            ) from exc
+        try:
+            payload = json.loads(raw) if raw else None
+        except ValueError:
+            payload = raw.decode(errors="replace")
+        return status, payload
+
+    def live(self) -> bool:
+        return self._request("GET", "/v2/health/live")[0] == 200
+
+    def ready(self) -> bool:
+        return self._request("GET", "/v2/health/ready")[0] == 200
+
+    def metadata(self) -> dict[str, Any]:
+        status, payload = self._request("GET", "/v2")
+        if status != 200 or not isinstance(payload, dict):
+            raise TritonError(f"Triton at {self.url} answered {status} to GET /v2: {payload}", url=self.url)
+        return payload
+
+    def repository_index(self) -> list[ModelState]:
+        status, payload = self._request("POST", "/v2/repository/index", {})
+        if status != 200 or not isinstance(payload, list):
+            raise TritonError(
+                f"Triton at {self.url} answered {status} to the repository index: {payload}", url=self.url
+            )
+        return [
+            ModelState(
+                name=str(entry.get("name", "")),
+                version=str(entry.get("version", "")),
+                state=str(entry.get("state", "")),
+                reason=str(entry.get("reason", "")),
+            )
+            for entry in payload
+        ]
+
+    def wait_ready(self, timeout: float, interval: float) -> float:
+        """Poll readiness until ready or ``timeout`` seconds; return the seconds waited."""
+        started = time.monotonic()
+        last: Exception | None = None
+        while True:
+            try:
+                if self.ready():
+                    return time.monotonic() - started
+                last = None
+            except TritonUnreachable as exc:
+                last = exc
+            if time.monotonic() - started >= timeout:
+                why = f" (last error: {last})" if last else ""
+                raise TritonNotReady(f"Triton at {self.url} was not ready within {timeout:g}s{why}", url=self.url)
+            time.sleep(interval)
+
+
+def parse_required(spec: str) -> tuple[str, str | None]:
+    """``name`` or ``name:version`` → (name, version or None)."""
+    name, _sep, version = spec.partition(":")
+    if not name or (_sep and not version.isdigit()):
+        raise TritonError(f"required model '{spec}' must be NAME or NAME:VERSION with a numeric version")
+    return name, version or None
+
+
+def unready_required(index: list[ModelState], required: list[str]) -> list[str]:
+    """Each required model (version) that is not READY, with the server's reason."""
+    problems = []
+    for spec in required:
+        name, version = parse_required(spec)
+        entries = [m for m in index if m.name == name and (version is None or m.version == version)]
+        if not entries:
+            where = f"version {version} of '{name}'" if version else f"'{name}'"
+            problems.append(f"{where} is not in the model repository")
+        elif not any(m.state == "READY" for m in entries):
+            for m in entries:
+                shown = f"{m.name}:{m.version}" if m.version else m.name
+                problems.append(f"{shown} is {m.state or 'not loaded'}: {m.reason or 'no reason given'}")
+    return problems

@@ -1,0 +1,151 @@
+#!/usr/bin/python
+# Copyright: edgeai.inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read-only health of a Triton Inference Server."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: triton_server_info
+short_description: Report the health of a Triton Inference Server and of every model
+version_added: 0.1.0
+description:
+  - Reads liveness, readiness, server metadata and the repository index (every model version
+    with its state and the server's reason) of one Triton endpoint.
+  - Optionally waits until the server is ready, and fails naming each required model that is
+    not READY, with the reason Triton gives.
+  - Changes nothing.
+author:
+  - edgeai.inference maintainers (@edgeai)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - edgeai.inference.triton_connection
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  wait:
+    description:
+      - Wait until the server reports ready before reading the index.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait for readiness when O(wait=true).
+    type: int
+    default: 300
+  poll_interval:
+    description:
+      - Seconds between readiness polls when O(wait=true).
+    type: float
+    default: 2
+  required_models:
+    description:
+      - Models that must be READY, each C(NAME) or C(NAME:VERSION). The module fails listing every
+        one that is not, with the server's reason.
+    type: list
+    elements: str
+    default: []
+"""
+
+EXAMPLES = r"""
+- name: Wait for Triton and require both lab models
+  edgeai.inference.triton_server_info:
+    url: http://triton.example:8000
+    wait: true
+    wait_timeout: 600
+    required_models:
+      - linear
+      - labels:1
+  register: triton_health
+
+- name: Over TLS with a private CA
+  edgeai.inference.triton_server_info:
+    url: https://triton.example:8443
+    ca_path: /etc/edgeai/ca.crt
+"""
+
+RETURN = r"""
+live:
+  description: The server answered its liveness probe.
+  returned: always
+  type: bool
+ready:
+  description: The server answered its readiness probe.
+  returned: always
+  type: bool
+server:
+  description: Server metadata (name, version, extensions).
+  returned: when the server is live
+  type: dict
+  sample: {"name": "triton", "version": "2.45.0", "extensions": ["model_repository"]}
+models:
+  description: Every model version in the repository index, with state and reason.
+  returned: when the server is live
+  type: list
+  elements: dict
+  sample: [{"name": "linear", "version": "1", "state": "READY", "reason": ""}]
+unready:
+  description: Each required model that is not READY, with the server's reason.
+  returned: always
+  type: list
+  elements: str
+waited:
+  description: Seconds spent waiting for readiness.
+  returned: always
+  type: float
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError
+from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
+    TritonClient,
+    parse_required,
+    unready_required,
+)
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "url": {"type": "str", "required": True},
+            "timeout": {"type": "float", "default": 10},
+            "ca_path": {"type": "path"},
+            "validate_certs": {"type": "bool", "default": True},
+            "wait": {"type": "bool", "default": False},
+            "wait_timeout": {"type": "int", "default": 300},
+            "poll_interval": {"type": "float", "default": 2},
+            "required_models": {"type": "list", "elements": "str", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    result = {"changed": False, "live": False, "ready": False, "unready": [], "waited": 0.0}
+    try:
+        for spec in params["required_models"]:
+            parse_required(spec)
+        client = TritonClient(params["url"], params["timeout"], params["ca_path"], params["validate_certs"])
+        if params["wait"]:
+            result["waited"] = round(client.wait_ready(params["wait_timeout"], params["poll_interval"]), 3)
+        result["live"] = client.live()
+        result["ready"] = client.ready()
+        result["server"] = client.metadata()
+        index = client.repository_index()
+        result["models"] = [m.as_dict() for m in index]
+        result["unready"] = unready_required(index, params["required_models"])
+    except EdgeAIError as exc:
+        module.fail_json(msg=str(exc), **result, **exc.details)
+    if result["unready"]:
+        module.fail_json(msg=f"Triton at {params['url']}: " + "; ".join(result["unready"]), **result)
+    if params["wait"] and not result["ready"]:
+        module.fail_json(msg=f"Triton at {params['url']} is live but not ready", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -105,6 +105,50 @@ class TritonClient:
             for entry in payload
         ]
 
+    def model_state(self, name: str) -> ModelState | None:
+        """The index entry of a model (its READY version first), or None if the repository lacks it."""
+        entries = [m for m in self.repository_index() if m.name == name]
+        if not entries:
+            return None
+        return next((m for m in entries if m.state == "READY"), entries[0])
+
+    def load_model(self, name: str, config: dict[str, Any] | None = None) -> None:
+        """Load (or reload) a model through the repository API, optionally with a config override."""
+        body: dict[str, Any] = {}
+        if config is not None:
+            body = {"parameters": {"config": json.dumps(config)}}
+        status, payload = self._request("POST", f"/v2/repository/models/{name}/load", body)
+        if status != 200:
+            reason = payload.get("error") if isinstance(payload, dict) else payload
+            raise TritonError(
+                f"Triton at {self.url} could not load model '{name}': {reason}. Loading needs "
+                "--model-control-mode=explicit and the model in the repository.",
+                url=self.url,
+                model=name,
+            )
+
+    def unload_model(self, name: str, wait_timeout: float = 60, interval: float = 0.5) -> None:
+        """Unload a model; Triton answers before it is gone, so wait until it leaves UNLOADING."""
+        status, payload = self._request("POST", f"/v2/repository/models/{name}/unload", {})
+        if status != 200:
+            reason = payload.get("error") if isinstance(payload, dict) else payload
+            raise TritonError(
+                f"Triton at {self.url} could not unload model '{name}': {reason}", url=self.url, model=name
+            )
+        deadline = time.monotonic() + wait_timeout
+        while True:
+            current = self.model_state(name)
+            if current is None or current.state not in ("READY", "UNLOADING"):
+                return
+            if time.monotonic() >= deadline:
+                raise TritonError(
+                    f"model '{name}' on Triton at {self.url} was still {current.state} {wait_timeout:g}s after "
+                    "the unload request (in-flight requests keep a model loaded)",
+                    url=self.url,
+                    model=name,
+                )
+            time.sleep(interval)
+
     def wait_ready(self, timeout: float, interval: float) -> float:
         """Poll readiness until ready or ``timeout`` seconds; return the seconds waited."""
         started = time.monotonic()

@@ -1,0 +1,126 @@
+#!/usr/bin/python
+# Copyright: edgeai.inference contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load or unload a model on a Triton server in EXPLICIT model control mode."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: triton_model
+short_description: Load or unload a model on a Triton Inference Server
+version_added: 0.1.0
+description:
+  - Brings a model to the wanted state through Triton's repository API, for servers started with
+    C(--model-control-mode=explicit).
+  - Compares first; makes no call when the model is already in that state. With O(config), the
+    model is (re)loaded with that configuration override every time, since Triton does not report
+    the configuration a model was loaded with.
+author:
+  - edgeai.inference maintainers (@edgeai)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - edgeai.inference.triton_connection
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+options:
+  name:
+    description:
+      - Name of the model (its directory in the model repository).
+    type: str
+    required: true
+  state:
+    description:
+      - V(loaded) makes the model READY; V(unloaded) unloads it.
+    type: str
+    choices: [loaded, unloaded]
+    default: loaded
+  config:
+    description:
+      - Model configuration (JSON form of config.pbtxt) to load the model with, overriding the
+        repository's. Only with O(state=loaded).
+    type: dict
+"""
+
+EXAMPLES = r"""
+- name: Load the linear model
+  edgeai.inference.triton_model:
+    url: http://triton.example:8000
+    name: linear
+
+- name: Unload it
+  edgeai.inference.triton_model:
+    url: http://triton.example:8000
+    name: linear
+    state: unloaded
+"""
+
+RETURN = r"""
+model:
+  description: The model's index entry after the task (before it, in check mode).
+  returned: when the repository has the model
+  type: dict
+  sample: {"name": "linear", "version": "1", "state": "READY", "reason": ""}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, TritonError
+from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import TritonClient
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "url": {"type": "str", "required": True},
+            "timeout": {"type": "float", "default": 10},
+            "ca_path": {"type": "path"},
+            "validate_certs": {"type": "bool", "default": True},
+            "name": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["loaded", "unloaded"], "default": "loaded"},
+            "config": {"type": "dict"},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    name, wanted = params["name"], params["state"]
+    result: dict = {"changed": False}
+    try:
+        if params["config"] is not None and wanted != "loaded":
+            raise TritonError("config applies only to state=loaded")
+        client = TritonClient(params["url"], params["timeout"], params["ca_path"], params["validate_certs"])
+        before = client.model_state(name)
+        if before is None:
+            raise TritonError(
+                f"model '{name}' is not in the model repository of Triton at {params['url']}: "
+                "publish it first, or check the name (the model's directory name)",
+                model=name,
+            )
+        is_loaded = before.state == "READY"
+        result["changed"] = (wanted == "loaded" and (not is_loaded or params["config"] is not None)) or (
+            wanted == "unloaded" and is_loaded
+        )
+        result["model"] = before.as_dict()
+        if module._diff:
+            result["diff"] = {
+                "before": {"state": before.state or "UNLOADED"},
+                "after": {"state": "READY" if wanted == "loaded" else "UNAVAILABLE"},
+            }
+        if result["changed"] and not module.check_mode:
+            if wanted == "loaded":
+                client.load_model(name, params["config"])
+            else:
+                client.unload_model(name)
+            after = client.model_state(name)
+            result["model"] = after.as_dict() if after else None
+    except EdgeAIError as exc:
+        module.fail_json(msg=str(exc), **result, **exc.details)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

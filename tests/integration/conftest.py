@@ -1,0 +1,81 @@
+"""Shared by the module tests: run a module through Ansible, and one real Triton."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests import labtriton
+from tests.labenv import REPO_ROOT
+
+PORTS = (18300, 18301, 18302)
+URL = f"http://127.0.0.1:{PORTS[0]}"
+BUCKET = "health-models"
+
+
+ANSIBLE_CFG = Path(tempfile.mkdtemp(prefix="edgeai-ansible-")) / "ansible.cfg"
+# The repository's ansible.cfg enables profile_tasks, whose output would break
+# the JSON stream: the same collection path, JSON out, nothing else.
+ANSIBLE_CFG.write_text(
+    f"[defaults]\ncollections_path = {REPO_ROOT / '.collections'}\n"
+    "stdout_callback = ansible.posix.json\nbin_ansible_callbacks = true\n"
+)
+
+
+def run_module(module: str, args: dict, check_mode: bool = False, diff: bool = False) -> dict:
+    """Run edgeai.inference.<module> through `ansible` (ad hoc, local) and return its result."""
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CFG))
+    argv = [
+        str(REPO_ROOT / ".venv/bin/ansible"),
+        "localhost",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-m",
+        f"edgeai.inference.{module}",
+        "-a",
+        json.dumps(args),
+        # interpreter discovery here finds a broken pyenv shim: name the interpreter
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+    ]
+    if check_mode:
+        argv.append("--check")
+    if diff:
+        argv.append("--diff")
+    proc = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail(f"no JSON from ansible (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+@pytest.fixture(scope="session")
+def triton(lab, tmp_path_factory):
+    """Triton from MinIO over TLS: linear loads, broken fails to load (server keeps running)."""
+    labtriton.upload_models(lab, bucket=BUCKET)
+    labtriton.upload_models(lab, bucket=BUCKET, models=Path(__file__).parent / "models")
+    log_path = tmp_path_factory.mktemp("triton") / "tritonserver.log"
+    proc = labtriton.start_triton(
+        lab,
+        PORTS,
+        log_path,
+        "--load-model=linear",
+        "--load-model=broken",
+        "--exit-on-error=false",
+        "--strict-readiness=false",
+        bucket=BUCKET,
+    )
+    try:
+        labtriton.wait_ready(proc, URL)
+        yield URL
+    finally:
+        labtriton.stop(proc)

@@ -70,16 +70,16 @@ model:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, TritonError
-from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import TritonClient
+from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
+    CONNECTION_ARGUMENT_SPEC,
+    client_from_params,
+)
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "url": {"type": "str", "required": True},
-            "timeout": {"type": "float", "default": 10},
-            "ca_path": {"type": "path"},
-            "validate_certs": {"type": "bool", "default": True},
+            **CONNECTION_ARGUMENT_SPEC,
             "name": {"type": "str", "required": True},
             "state": {"type": "str", "choices": ["loaded", "unloaded"], "default": "loaded"},
             "config": {"type": "dict"},
@@ -92,7 +92,7 @@ def main() -> None:
     try:
         if params["config"] is not None and wanted != "loaded":
             raise TritonError("config applies only to state=loaded")
-        client = TritonClient(params["url"], params["timeout"], params["ca_path"], params["validate_certs"])
+        client = client_from_params(params)
         before = client.model_state(name)
         if before is None:
             raise TritonError(

@@ -104,7 +104,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
-    TritonClient,
+    CONNECTION_ARGUMENT_SPEC,
+    client_from_params,
     parse_required,
     unready_required,
 )
@@ -113,10 +114,7 @@ from ansible_collections.edgeai.inference.plugins.module_utils.triton.client imp
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "url": {"type": "str", "required": True},
-            "timeout": {"type": "float", "default": 10},
-            "ca_path": {"type": "path"},
-            "validate_certs": {"type": "bool", "default": True},
+            **CONNECTION_ARGUMENT_SPEC,
             "wait": {"type": "bool", "default": False},
             "wait_timeout": {"type": "int", "default": 300},
             "poll_interval": {"type": "float", "default": 2},
@@ -129,7 +127,7 @@ def main() -> None:
     try:
         for spec in params["required_models"]:
             parse_required(spec)
-        client = TritonClient(params["url"], params["timeout"], params["ca_path"], params["validate_certs"])
+        client = client_from_params(params)
         if params["wait"]:
             result["waited"] = round(client.wait_ready(params["wait_timeout"], params["poll_interval"]), 3)
         result["live"] = client.live()

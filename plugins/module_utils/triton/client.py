@@ -166,6 +166,20 @@ class TritonClient:
             time.sleep(interval)
 
 
+# Argument spec of the options in the triton_connection doc fragment.
+CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
+    "url": {"type": "str", "required": True},
+    "timeout": {"type": "float", "default": 10},
+    "ca_path": {"type": "path"},
+    "validate_certs": {"type": "bool", "default": True},
+}
+
+
+def client_from_params(params: dict[str, Any]) -> TritonClient:
+    """A client from a module's parameters (the triton_connection options)."""
+    return TritonClient(params["url"], params["timeout"], params["ca_path"], params["validate_certs"])
+
+
 def parse_required(spec: str) -> tuple[str, str | None]:
     """``name`` or ``name:version`` → (name, version or None)."""
     name, _sep, version = spec.partition(":")

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import boto3
 
-from tests.conftest import read_env_file
-from tests.labenv import REPO_ROOT, lab_env
+from tests.labenv import REPO_ROOT, lab_env, read_env_file
 
 BUCKET = "bench"
 

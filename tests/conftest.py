@@ -20,17 +20,6 @@ def lab() -> dict[str, str]:
         pytest.fail(str(exc), pytrace=False)
 
 
-def read_env_file(path: str) -> dict[str, str]:
-    """Parse a KEY=VALUE file (such as the MinIO root credentials)."""
-    values: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            key, sep, value = line.strip().partition("=")
-            if sep and not key.startswith("#"):
-                values[key] = value
-    return values
-
-
 def docker(*argv: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run a docker CLI command; output captured as text."""
     return subprocess.run(["docker", *argv], check=check, capture_output=True, text=True, timeout=timeout)

@@ -13,6 +13,16 @@ class LabNotUp(RuntimeError):
     """The lab's state directory is missing: the lab was never brought up."""
 
 
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """Parse a KEY=VALUE file (an env.d file, the MinIO root credentials); # starts a comment."""
+    values: dict[str, str] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            values[key.strip()] = value.strip()
+    return values
+
+
 def lab_env() -> dict[str, str]:
     """Return the KEY=VALUE pairs published by every lab part."""
     env_dir = LAB_DIR / "env.d"
@@ -21,9 +31,5 @@ def lab_env() -> dict[str, str]:
         raise LabNotUp(f"lab is not up ({env_dir} has no *.env): run make lab-up")
     values: dict[str, str] = {}
     for path in files:
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                key, _sep, value = line.partition("=")
-                values[key.strip()] = value.strip()
+        values.update(read_env_file(path))
     return values

@@ -18,7 +18,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.conftest import read_env_file
+from tests.labenv import read_env_file
 
 BUCKET = "models"
 

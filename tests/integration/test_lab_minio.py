@@ -11,7 +11,7 @@ import botocore.exceptions
 import pytest
 from botocore.config import Config
 
-from tests.conftest import read_env_file
+from tests.labenv import read_env_file
 
 pytestmark = pytest.mark.lab
 

@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import subprocess
 import urllib.request
 
 import pytest
 
-from tests.conftest import system_state
+from tests.conftest import docker, system_state
 
 pytestmark = pytest.mark.lab
-
-
-def run(*argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture
@@ -24,8 +19,8 @@ def node(node_factory):
 
 def test_node_container_runs_systemd(node):
     state = system_state(node)
-    assert state == "running", run("docker", "exec", node, "systemctl", "--failed", check=False).stdout
-    assert run("docker", "exec", node, "python3", "-c", "print(1+1)").stdout.strip() == "2"
+    assert state == "running", docker("exec", node, "systemctl", "--failed", check=False).stdout
+    assert docker("exec", node, "python3", "-c", "print(1+1)").stdout.strip() == "2"
 
 
 def fetch(url: str) -> bytes:
@@ -53,6 +48,6 @@ def test_node_reaches_artifact_server_and_verifies(lab, node):
         f"set -e; mkdir -p /root/dl; cd /root/dl; curl -fsSO {url}/minio/{version}/mc; "
         f"curl -fsS {url}/minio/{version}/sha256sum-amd64.txt | grep ' mc$' | sha256sum -c -"
     )
-    result = run("docker", "exec", node, "sh", "-c", script, check=False)
+    result = docker("exec", node, "sh", "-c", script, check=False)
     assert result.returncode == 0, result.stderr
     assert "mc: OK" in result.stdout

@@ -27,8 +27,8 @@ def minio_root(env: dict[str, str]) -> dict[str, str]:
     return read_env_file(env["MINIO_ROOT_CREDENTIALS"])
 
 
-def upload_models(env: dict[str, str], bucket: str = BUCKET, models: Path | None = None) -> int:
-    """Copy every file of a model repository (the lab models by default) into the bucket over TLS."""
+def ensure_bucket(env: dict[str, str], bucket: str = BUCKET):
+    """A boto3 client on the lab MinIO's TLS endpoint (root), after making sure the bucket exists."""
     creds = minio_root(env)
     s3 = boto3.client(
         "s3",
@@ -43,6 +43,12 @@ def upload_models(env: dict[str, str], bucket: str = BUCKET, models: Path | None
         s3.head_bucket(Bucket=bucket)
     except ClientError:
         s3.create_bucket(Bucket=bucket)
+    return s3
+
+
+def upload_models(env: dict[str, str], bucket: str = BUCKET, models: Path | None = None) -> int:
+    """Copy every file of a model repository (the lab models by default) into the bucket over TLS."""
+    s3 = ensure_bucket(env, bucket)
     models = models or Path(env["TRITON_MODELS"])
     count = 0
     for path in sorted(models.rglob("*")):

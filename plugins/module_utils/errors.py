@@ -29,3 +29,35 @@ class TritonUnreachable(TritonError):
 
 class TritonNotReady(TritonError):
     """Triton or a required model is not ready; details carry the server's reasons."""
+
+
+class ModelRepositoryError(EdgeAIError):
+    """A model repository cannot be published."""
+
+
+class InvalidModelRepository(ModelRepositoryError):
+    """The local repository breaks Triton's layout rules; details list every problem."""
+
+
+class StoreError(ModelRepositoryError):
+    """The destination (S3 bucket or filesystem path) refused or failed an operation."""
+
+
+class StoreUnreachable(StoreError):
+    """No answer from the destination: wrong endpoint, server down, TLS refused."""
+
+
+class PublishIncomplete(ModelRepositoryError):
+    """Some files were published and some were not; details say which, a re-run completes."""
+
+
+class MinioError(EdgeAIError):
+    """MinIO answered, but not as expected (S3 or admin API error), or a request was invalid."""
+
+
+class MinioUnreachable(MinioError):
+    """No answer from MinIO: wrong endpoint, server down, TLS refused (unknown CA), timeout."""
+
+
+class MinioAuthError(MinioError):
+    """MinIO refused the credentials: unknown access key, wrong secret key, or not allowed."""

@@ -15,6 +15,10 @@ description:
   - Compares first; makes no call when the model is already in that state. With O(config), the
     model is (re)loaded with that configuration override every time, since Triton does not report
     the configuration a model was loaded with.
+  - With O(reload=true) a READY model is loaded again, which makes Triton read the repository
+    anew (new versions, a changed config.pbtxt): pass it when a publish changed the model, for
+    example O(reload) set from the RV(edgeai.inference.model_repository_sync#module:models_changed)
+    result.
 author:
   - edgeai.inference maintainers (@edgeai)
 extends_documentation_fragment:
@@ -44,6 +48,11 @@ options:
       - Model configuration (JSON form of config.pbtxt) to load the model with, overriding the
         repository's. Only with O(state=loaded).
     type: dict
+  reload:
+    description:
+      - Load the model again even when it is READY (reports C(changed)). Only with O(state=loaded).
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -51,6 +60,12 @@ EXAMPLES = r"""
   edgeai.inference.triton_model:
     url: http://triton.example:8000
     name: linear
+
+- name: Serve the versions just published
+  edgeai.inference.triton_model:
+    url: http://triton.example:8000
+    name: linear
+    reload: "{{ 'linear' in published.models_changed }}"
 
 - name: Unload it
   edgeai.inference.triton_model:
@@ -83,6 +98,7 @@ def main() -> None:
             "name": {"type": "str", "required": True},
             "state": {"type": "str", "choices": ["loaded", "unloaded"], "default": "loaded"},
             "config": {"type": "dict"},
+            "reload": {"type": "bool", "default": False},
         },
         supports_check_mode=True,
     )
@@ -90,8 +106,8 @@ def main() -> None:
     name, wanted = params["name"], params["state"]
     result: dict = {"changed": False}
     try:
-        if params["config"] is not None and wanted != "loaded":
-            raise TritonError("config applies only to state=loaded")
+        if (params["config"] is not None or params["reload"]) and wanted != "loaded":
+            raise TritonError("config and reload apply only to state=loaded")
         client = client_from_params(params)
         before = client.model_state(name)
         if before is None:
@@ -101,9 +117,8 @@ def main() -> None:
                 model=name,
             )
         is_loaded = before.state == "READY"
-        result["changed"] = (wanted == "loaded" and (not is_loaded or params["config"] is not None)) or (
-            wanted == "unloaded" and is_loaded
-        )
+        forced = params["config"] is not None or params["reload"]
+        result["changed"] = (wanted == "loaded" and (not is_loaded or forced)) or (wanted == "unloaded" and is_loaded)
         result["model"] = before.as_dict()
         if module._diff:
             result["diff"] = {

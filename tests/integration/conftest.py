@@ -28,9 +28,13 @@ ANSIBLE_CFG.write_text(
 )
 
 
-def run_module(module: str, args: dict, check_mode: bool = False, diff: bool = False) -> dict:
-    """Run edgeai.inference.<module> through `ansible` (ad hoc, local) and return its result."""
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CFG))
+def run_module(
+    module: str, args: dict, check_mode: bool = False, diff: bool = False, env: dict[str, str] | None = None
+) -> dict:
+    """Run edgeai.inference.<module> through `ansible` (ad hoc, local) and return its result.
+
+    Secrets go in ``env`` (the modules' environment fallbacks), never in ``args``: those are argv."""
+    env = dict(os.environ, **(env or {}), ANSIBLE_CONFIG=str(ANSIBLE_CFG))
     argv = [
         str(REPO_ROOT / ".venv/bin/ansible"),
         "localhost",

@@ -49,4 +49,4 @@ def test_config_with_unloaded_is_refused_before_any_request():
         "triton_model", {"url": "http://127.0.0.1:18399", "name": "x", "state": "unloaded", "config": {}}
     )
     assert result.get("failed") is True, result
-    assert "config applies only to state=loaded" in result["msg"], result["msg"]
+    assert "config and reload apply only to state=loaded" in result["msg"], result["msg"]

@@ -86,7 +86,6 @@ options:
       - S3 access key. Falls back to E(AWS_ACCESS_KEY_ID), then boto3's own credential chain.
     type: str
     aliases: [aws_access_key_id]
-    no_log: false
   secret_key:
     description:
       - S3 secret key. Falls back to E(AWS_SECRET_ACCESS_KEY), then boto3's own credential chain.

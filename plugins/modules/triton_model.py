@@ -16,9 +16,8 @@ description:
     model is (re)loaded with that configuration override every time, since Triton does not report
     the configuration a model was loaded with.
   - With O(reload=true) a READY model is loaded again, which makes Triton read the repository
-    anew (new versions, a changed config.pbtxt): pass it when a publish changed the model, for
-    example O(reload) set from the RV(edgeai.inference.model_repository_sync#module:models_changed)
-    result.
+    anew (new versions, a changed config.pbtxt). Pass it when a publish changed the model, for
+    example from the C(models_changed) result of M(edgeai.inference.model_repository_sync).
 author:
   - edgeai.inference maintainers (@edgeai)
 extends_documentation_fragment:

@@ -13,7 +13,10 @@ Validation collects every problem before raising, so one run shows them all.
 from __future__ import annotations
 
 import fnmatch
+import functools
+import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +25,39 @@ from ansible_collections.edgeai.inference.plugins.module_utils.errors import Inv
 
 try:
     from google.protobuf import text_format
-    from tritonclient.grpc import model_config_pb2
 
-    HAS_MODEL_CONFIG = True
-    MODEL_CONFIG_IMPORT_ERROR = None
-except ImportError as _exc:  # reported by the module through missing_required_lib
-    HAS_MODEL_CONFIG = False
-    MODEL_CONFIG_IMPORT_ERROR = _exc
+    HAS_PROTOBUF = True
+except ImportError:  # reported by the module through missing_required_lib
+    HAS_PROTOBUF = False
+
+
+def _model_config_source() -> str | None:
+    """tritonclient's generated model_config_pb2.py, found without importing tritonclient.grpc
+    (whose package start-up loads gRPC: half a second the validation does not need)."""
+    try:
+        spec = importlib.util.find_spec("tritonclient")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    path = os.path.join(os.path.dirname(spec.origin), "grpc", "model_config_pb2.py")
+    return path if os.path.isfile(path) else None
+
+
+HAS_MODEL_CONFIG = HAS_PROTOBUF and _model_config_source() is not None
+MODEL_CONFIG_IMPORT_ERROR = None if HAS_MODEL_CONFIG else "tritonclient (grpc extra) and protobuf are needed"
+
+
+@functools.lru_cache(maxsize=1)
+def model_config_class() -> Any:
+    """Triton's ModelConfig message class, the schema config.pbtxt is parsed with."""
+    loaded = sys.modules.get("tritonclient.grpc.model_config_pb2")
+    if loaded is None:
+        spec = importlib.util.spec_from_file_location("_edgeai_triton_model_config_pb2", _model_config_source())
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+    return loaded.ModelConfig
+
 
 CONFIG_NAME = "config.pbtxt"
 DEFAULT_EXCLUDE = (".*", "__pycache__", "*.pyc")
@@ -102,7 +131,7 @@ def scan(root: str | Path, exclude: tuple[str, ...] | list[str] = DEFAULT_EXCLUD
 
 def parse_config(text: str, origin: str) -> Any:
     """Parse config.pbtxt text with Triton's ModelConfig protobuf; ValueError names line and column."""
-    config = model_config_pb2.ModelConfig()
+    config = model_config_class()()
     try:
         text_format.Parse(text, config)
     except text_format.ParseError as exc:

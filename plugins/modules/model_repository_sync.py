@@ -348,7 +348,9 @@ def main() -> None:
         if module._diff:
             result["diff"] = report.diff
     except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **result, **exc.details)
+        # an incomplete publish did change the destination
+        result["changed"] = bool(exc.details.get("published") or exc.details.get("deleted"))
+        module.fail_json(msg=str(exc), **{**result, **exc.details})
     finally:
         if store is not None:
             store.close()

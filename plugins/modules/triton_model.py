@@ -132,7 +132,7 @@ def main() -> None:
             after = client.model_state(name)
             result["model"] = after.as_dict() if after else None
     except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **result, **exc.details)
+        module.fail_json(msg=str(exc), **{**result, **exc.details})
     module.exit_json(**result)
 
 

@@ -137,7 +137,7 @@ def main() -> None:
         result["models"] = [m.as_dict() for m in index]
         result["unready"] = unready_required(index, params["required_models"])
     except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **result, **exc.details)
+        module.fail_json(msg=str(exc), **{**result, **exc.details})
     if result["unready"]:
         module.fail_json(msg=f"Triton at {params['url']}: " + "; ".join(result["unready"]), **result)
     if params["wait"] and not result["ready"]:

@@ -9,13 +9,15 @@ every Ansible module does them); shared by modules, tests and the benchmark.
 from __future__ import annotations
 
 import json
+import socket
 import time
 import urllib.error
+import urllib.parse
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible.module_utils.urls import Request, SSLValidationError, make_context
 
 from ansible_collections.edgeai.inference.plugins.module_utils.errors import (
     TritonError,
@@ -47,25 +49,40 @@ class TritonClient:
         self.timeout = timeout
         self.ca_path = ca_path
         self.validate_certs = validate_certs
+        self._context: Any = None
+
+    def _ssl_context(self) -> Any:
+        # Building a context loads the CA store (tens of ms, more than a small inference):
+        # once per client, not once per request as open_url() does.
+        if self._context is None:
+            self._context = make_context(cafile=self.ca_path, validate_certs=self.validate_certs)
+        return self._context
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
         data = json.dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if data is not None else {}
         try:
-            response = open_url(
+            response = Request().open(
+                method,
                 f"{self.url}{path}",
                 data=data,
                 headers=headers,
-                method=method,
                 timeout=self.timeout,
                 validate_certs=self.validate_certs,
                 ca_path=self.ca_path,
+                context=self._ssl_context(),
             )
             status, raw = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, raw = exc.code, exc.read()
         except (urllib.error.URLError, OSError, SSLValidationError, UrlsConnectionError) as exc:
             reason = getattr(exc, "reason", exc)
+            if isinstance(reason, socket.timeout):
+                raise TritonUnreachable(
+                    f"Triton at {self.url} did not answer {method} {path} within {self.timeout:g}s (timed out). "
+                    "Raise timeout if the server is busy or the model slow; check that the port is Triton's.",
+                    url=self.url,
+                ) from exc
             raise TritonUnreachable(
                 f"Triton at {self.url} did not answer {method} {path}: {reason}. Check the URL and port "
                 "(HTTP, 8000 by default), that the server runs, and for https the CA (ca_path).",
@@ -111,6 +128,40 @@ class TritonClient:
         if not entries:
             return None
         return next((m for m in entries if m.state == "READY"), entries[0])
+
+    def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """The model's KServe metadata (inputs and outputs with name, datatype, shape); it must be ready."""
+        return self._model_get(name, version, "")
+
+    def model_config(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """The configuration the model was loaded with (JSON form of config.pbtxt)."""
+        return self._model_get(name, version, "/config")
+
+    def infer(self, name: str, body: dict[str, Any], version: str | None = None) -> dict[str, Any]:
+        """One inference request (KServe v2 JSON body); the response, or Triton's error as a TritonError."""
+        status, payload = self._request("POST", f"{model_path(name, version)}/infer", body)
+        if status != 200 or not isinstance(payload, dict):
+            raise TritonError(
+                f"Triton at {self.url} refused inference on model '{name}' (HTTP {status}): {error_text(payload)}",
+                url=self.url,
+                model=name,
+                status=status,
+                error=error_text(payload),
+            )
+        return payload
+
+    def _model_get(self, name: str, version: str | None, suffix: str) -> dict[str, Any]:
+        path = f"{model_path(name, version)}{suffix}"
+        status, payload = self._request("GET", path)
+        if status != 200 or not isinstance(payload, dict):
+            raise TritonError(
+                f"Triton at {self.url} answered {status} to GET {path}: {error_text(payload)}",
+                url=self.url,
+                model=name,
+                status=status,
+                error=error_text(payload),
+            )
+        return payload
 
     def load_model(self, name: str, config: dict[str, Any] | None = None) -> None:
         """Load (or reload) a model through the repository API, optionally with a config override."""
@@ -173,6 +224,19 @@ CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
     "ca_path": {"type": "path"},
     "validate_certs": {"type": "bool", "default": True},
 }
+
+
+def model_path(name: str, version: str | None = None) -> str:
+    """``/v2/models/<name>[/versions/<version>]`` with the name quoted."""
+    path = f"/v2/models/{urllib.parse.quote(name, safe='')}"
+    return f"{path}/versions/{urllib.parse.quote(version, safe='')}" if version else path
+
+
+def error_text(payload: Any) -> str:
+    """Triton's own error text from an error answer (``{"error": ...}``), else the answer as is."""
+    if isinstance(payload, dict) and "error" in payload:
+        return str(payload["error"])
+    return str(payload)
 
 
 def client_from_params(params: dict[str, Any]) -> TritonClient:

@@ -47,8 +47,8 @@ attributes:
   platform:
     platforms: posix
 requirements:
-  - tritonclient[grpc] (for the ModelConfig schema; not needed with O(validate=false))
-  - boto3 (for an S3 destination)
+  - tritonclient[grpc] and protobuf (for the ModelConfig schema; not needed with O(validate=false)).
+    S3 needs nothing beyond Python; the module signs its own requests (AWS Signature V4).
 options:
   src:
     description:
@@ -72,7 +72,9 @@ options:
     type: path
   endpoint_url:
     description:
-      - S3 endpoint, for example C(https://minio.example:9000). AWS's own endpoint when unset.
+      - S3 endpoint, for example C(https://minio.example:9000). AWS's regional endpoint when unset.
+        Requests are path-style (C(<endpoint>/<bucket>/<key>)) and go straight to the endpoint (no
+        HTTP proxy).
       - Falls back to the E(AWS_ENDPOINT_URL) environment variable.
     type: str
     aliases: [endpoint]
@@ -83,12 +85,12 @@ options:
     default: us-east-1
   access_key:
     description:
-      - S3 access key. Falls back to E(AWS_ACCESS_KEY_ID), then boto3's own credential chain.
+      - S3 access key. Falls back to E(AWS_ACCESS_KEY_ID). Required with O(bucket).
     type: str
     aliases: [aws_access_key_id]
   secret_key:
     description:
-      - S3 secret key. Falls back to E(AWS_SECRET_ACCESS_KEY), then boto3's own credential chain.
+      - S3 secret key. Falls back to E(AWS_SECRET_ACCESS_KEY). Required with O(bucket).
     type: str
     aliases: [aws_secret_access_key]
   session_token:
@@ -148,8 +150,8 @@ options:
     default: 16
   retries:
     description:
-      - Retries of each S3 request on transient errors (connection errors, throttling, 5xx), with
-        exponential backoff.
+      - Retries of each S3 request on transient errors (connection errors, timeouts, throttling,
+        5xx), with exponential backoff and jitter.
     type: int
     default: 5
   timeout:
@@ -304,8 +306,6 @@ def main() -> None:
         module.fail_json(
             msg=missing_required_lib("tritonclient[grpc]"), exception=str(layout.MODEL_CONFIG_IMPORT_ERROR)
         )
-    if params["bucket"] and not store_s3.HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=str(store_s3.BOTO3_IMPORT_ERROR))
     if params["workers"] < 1 or params["retries"] < 0:
         module.fail_json(msg="workers must be at least 1 and retries at least 0")
     if params["ca_path"] and not os.path.isfile(params["ca_path"]):

@@ -152,7 +152,9 @@ def publish(
     """Bring the store to the local repository's content; see the module's documentation."""
     local = layout.scan(src, exclude, include)
     models = (
-        layout.validate(local, src, exclude) if validate else sorted({rel.split("/")[0] for rel in local if "/" in rel})
+        layout.validate(local, src, exclude, include)
+        if validate
+        else sorted({rel.split("/")[0] for rel in local if "/" in rel})
     )
     listed, has_manifest = store.list()
     remote = {rel: obj for rel, obj in listed.items() if _ours(rel, exclude, include)}

@@ -1,5 +1,6 @@
 """The publish path end to end: model_repository_sync → MinIO (TLS) → a real Triton (EXPLICIT mode)
-→ triton_model reloads the new version → triton_server_info reports it READY → inference answers."""
+→ triton_model reloads the new version → triton_server_info reports it READY → triton_inference_check
+gets the new version's answer over HTTP and gRPC."""
 
 from __future__ import annotations
 
@@ -84,3 +85,16 @@ def test_triton_serves_what_was_published_and_a_new_version_after_reload(publish
     assert infer_linear([1, 2, -3.5]) == [103, 105, 94]
     info = run_module("triton_server_info", {"url": URL, "required_models": ["linear:2"]})
     assert info.get("failed") is not True, info
+    probe = {
+        "url": URL,
+        "model": "linear",
+        "inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [3, 1], "data": [1, 2, -3.5]}],
+        "expected_outputs": [{"name": "OUTPUT0", "data": [103, 105, 94]}],
+        "requests": 20,
+        "concurrency": 2,
+    }
+    for protocol in ("http", "grpc"):
+        grpc_url = f"127.0.0.1:{PORTS[1]}"
+        checked = run_module("triton_inference_check", {**probe, "protocol": protocol, "grpc_url": grpc_url})
+        assert checked.get("failed") is not True, checked
+        assert checked["model_version"] == "2" and checked["request_count"] == 20 and checked["failures"] == 0, checked

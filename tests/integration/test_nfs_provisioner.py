@@ -1,0 +1,332 @@
+"""nfs_provisioner against the lab's Kubernetes: the objects, idempotence, check mode.
+
+The role runs through ``ansible-playbook`` from the controller (localhost,
+connection local) with the lab's kubeconfig, in namespaces and under
+cluster-scoped names unique to this run, all removed at the end.
+
+What the lab cannot show: a bound claim. kwok runs no container, so the
+provisioner never mounts the export nor creates a PersistentVolume, and
+models-pvc stays Pending. The test asserts the part the control plane does:
+the PV controller hands the claim to the provisioner the StorageClass names.
+The NFS server address below is TEST-NET-1 and is only written into specs;
+nothing here connects to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from tests.labenv import REPO_ROOT
+
+pytestmark = pytest.mark.lab
+
+NFS_SERVER = "192.0.2.10"
+NFS_PATH = "/srv/nfs/models"
+IMAGE = "registry.k8s.io/sig-storage/nfs-subdir-external-provisioner:v4.0.2"
+DEPLOYMENT = "nfs-client-provisioner"
+SERVICE_ACCOUNT = "nfs-client-provisioner"
+LEADER_ROLE = "leader-locking-nfs-client-provisioner"
+PVC = "models-pvc"
+RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+PLAYBOOK = """\
+- name: NFS provisioner on the lab cluster
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  roles:
+    - role: edgeai.inference.nfs_provisioner
+"""
+
+
+@dataclass
+class Names:
+    suffix: str
+    namespace: str
+    pvc_namespace: str
+    storage_class: str
+    provisioner: str
+    cluster_role: str
+
+
+@dataclass
+class Run:
+    rc: int
+    changed: int
+    failed: int
+    output: str
+
+
+@pytest.fixture(scope="module")
+def api(lab) -> client.ApiClient:
+    kubeconfig = lab.get("KUBECONFIG")
+    if not kubeconfig or not Path(kubeconfig).is_file():
+        pytest.fail(f"lab k8s part is not up (KUBECONFIG={kubeconfig!r}): run make lab-up")
+    return config.new_client_from_config(config_file=kubeconfig)
+
+
+def _absent(read: Callable[..., Any], *args: str) -> bool:
+    try:
+        read(*args)
+    except ApiException as exc:
+        if exc.status == 404:
+            return True
+        raise
+    return False
+
+
+def _delete(delete: Callable[..., Any], *args: str) -> None:
+    try:
+        delete(*args)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+@pytest.fixture(scope="module")
+def names(api) -> Iterator[Names]:
+    suffix = uuid.uuid4().hex[:8]
+    namespace = f"nfs-prov-{suffix}"
+    made = Names(
+        suffix=suffix,
+        namespace=namespace,
+        pvc_namespace=f"nfs-models-{suffix}",
+        storage_class=f"nfs-client-{suffix}",
+        provisioner=f"edgeai.io/nfs-{suffix}",
+        cluster_role=f"edgeai:nfs-client-provisioner:{namespace}",
+    )
+    yield made
+    core, rbac, storage = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api), client.StorageV1Api(api)
+    for ns in (made.namespace, made.pvc_namespace):
+        _delete(core.delete_namespace, ns)
+    _delete(storage.delete_storage_class, made.storage_class)
+    _delete(rbac.delete_cluster_role_binding, made.cluster_role)
+    _delete(rbac.delete_cluster_role, made.cluster_role)
+
+
+def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str, Any]:
+    return {
+        "nfs_provisioner_kubeconfig": lab["KUBECONFIG"],
+        "nfs_provisioner_namespace": names.namespace,
+        "nfs_provisioner_pvc_namespace": names.pvc_namespace,
+        "nfs_provisioner_nfs_server": NFS_SERVER,
+        "nfs_provisioner_nfs_path": NFS_PATH,
+        "nfs_provisioner_provisioner_name": names.provisioner,
+        "nfs_provisioner_storage_class_name": names.storage_class,
+        "nfs_provisioner_pvc_size": "1Gi",
+        "nfs_provisioner_wait_timeout": 120,
+        **overrides,
+    }
+
+
+@pytest.fixture(scope="module")
+def run_role(lab, names, tmp_path_factory) -> Callable[..., Run]:
+    work = tmp_path_factory.mktemp("nfs-provisioner")
+    playbook = work / "nfs-provisioner.yml"
+    playbook.write_text(PLAYBOOK)
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env.pop("KUBECONFIG", None)  # the role must use the kubeconfig it is given
+
+    def run(*flags: str, **overrides: Any) -> Run:
+        extra = work / f"vars-{uuid.uuid4().hex[:6]}.json"
+        extra.write_text(json.dumps(_role_vars(lab, names, **overrides)))
+        argv = [
+            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(playbook),
+            "-e",
+            f"@{extra}",
+            # interpreter discovery here finds a broken pyenv shim: name the interpreter
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            *flags,
+        ]
+        proc = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        output = proc.stdout + proc.stderr
+        recap = RECAP.search(output)
+        assert recap, f"no PLAY RECAP (rc {proc.returncode}):\n{output[-6000:]}"
+        return Run(rc=proc.returncode, changed=int(recap[2]), failed=int(recap[4]), output=output)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def fresh_check(run_role, names) -> Run:
+    """Check mode before anything exists: run first, on names no object has."""
+    return run_role("--check", "--diff")
+
+
+@pytest.fixture(scope="module")
+def converged(fresh_check, run_role) -> Run:
+    result = run_role()
+    assert result.rc == 0 and result.failed == 0, result.output[-6000:]
+    return result
+
+
+def _wait(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(1)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def test_check_mode_on_a_fresh_cluster_predicts_changes_and_creates_nothing(api, names, fresh_check):
+    assert fresh_check.rc == 0 and fresh_check.failed == 0, fresh_check.output[-6000:]
+    assert fresh_check.changed > 0, fresh_check.output[-4000:]
+    core, rbac, storage = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api), client.StorageV1Api(api)
+    assert _absent(core.read_namespace, names.namespace)
+    assert _absent(core.read_namespace, names.pvc_namespace)
+    assert _absent(storage.read_storage_class, names.storage_class)
+    assert _absent(rbac.read_cluster_role, names.cluster_role)
+    assert _absent(rbac.read_cluster_role_binding, names.cluster_role)
+
+
+def test_first_run_changes_what_check_mode_predicted(fresh_check, converged):
+    assert converged.changed == fresh_check.changed, (fresh_check.output[-3000:], converged.output[-3000:])
+
+
+def test_storage_class(api, names, converged):
+    sc = client.StorageV1Api(api).read_storage_class(names.storage_class)
+    assert sc.provisioner == names.provisioner
+    assert sc.reclaim_policy == "Delete"
+    assert sc.parameters == {"archiveOnDelete": "true"}
+    assert sc.volume_binding_mode == "Immediate"
+    assert sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"] == "false"
+
+
+def test_models_claim(api, names, converged):
+    pvc = client.CoreV1Api(api).read_namespaced_persistent_volume_claim(PVC, names.pvc_namespace)
+    assert pvc.spec.access_modes == ["ReadWriteMany"]
+    assert pvc.spec.storage_class_name == names.storage_class
+    assert pvc.spec.resources.requests == {"storage": "1Gi"}
+
+
+def test_deployment_available_with_the_export(api, names, converged):
+    dep = client.AppsV1Api(api).read_namespaced_deployment(DEPLOYMENT, names.namespace)
+    conditions = {c.type: c.status for c in dep.status.conditions or []}
+    assert conditions.get("Available") == "True", dep.status
+    assert dep.status.available_replicas == 1
+    assert dep.spec.strategy.type == "Recreate"
+    pod = dep.spec.template.spec
+    assert pod.service_account_name == SERVICE_ACCOUNT
+    (container,) = pod.containers
+    assert container.image == IMAGE
+    env = {e.name: e.value for e in container.env}
+    assert env == {"PROVISIONER_NAME": names.provisioner, "NFS_SERVER": NFS_SERVER, "NFS_PATH": NFS_PATH}
+    assert [(m.name, m.mount_path) for m in container.volume_mounts] == [("nfs-client-root", "/persistentvolumes")]
+    (volume,) = pod.volumes
+    assert (volume.name, volume.nfs.server, volume.nfs.path) == ("nfs-client-root", NFS_SERVER, NFS_PATH)
+
+
+def test_rbac(api, names, converged):
+    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    core.read_namespaced_service_account(SERVICE_ACCOUNT, names.namespace)
+    subject = (SERVICE_ACCOUNT, names.namespace)
+
+    cluster_role = rbac.read_cluster_role(names.cluster_role)
+    verbs = {(rule.api_groups[0], res): set(rule.verbs) for rule in cluster_role.rules for res in rule.resources}
+    assert {"create", "delete"} <= verbs[("", "persistentvolumes")]
+    assert "update" in verbs[("", "persistentvolumeclaims")]
+    assert "watch" in verbs[("storage.k8s.io", "storageclasses")]
+    assert "create" in verbs[("", "events")]
+    binding = rbac.read_cluster_role_binding(names.cluster_role)
+    assert (binding.role_ref.kind, binding.role_ref.name) == ("ClusterRole", names.cluster_role)
+    assert [(s.name, s.namespace) for s in binding.subjects] == [subject]
+
+    role = rbac.read_namespaced_role(LEADER_ROLE, names.namespace)
+    leader = {(rule.api_groups[0], res): set(rule.verbs) for rule in role.rules for res in rule.resources}
+    assert {"get", "create", "update"} <= leader[("", "endpoints")]
+    assert {"get", "create", "update"} <= leader[("coordination.k8s.io", "leases")]
+    role_binding = rbac.read_namespaced_role_binding(LEADER_ROLE, names.namespace)
+    assert (role_binding.role_ref.kind, role_binding.role_ref.name) == ("Role", LEADER_ROLE)
+    assert [(s.name, s.namespace) for s in role_binding.subjects] == [subject]
+
+
+def test_claim_goes_to_the_provisioner_but_cannot_bind_here(api, names, converged):
+    """The PV controller hands the claim to the StorageClass's provisioner; binding needs a real one."""
+    core = client.CoreV1Api(api)
+
+    def handed_over():
+        pvc = core.read_namespaced_persistent_volume_claim(PVC, names.pvc_namespace)
+        annotations = pvc.metadata.annotations or {}
+        return pvc if annotations.get("volume.kubernetes.io/storage-provisioner") == names.provisioner else None
+
+    pvc = _wait(f"claim {names.pvc_namespace}/{PVC} handed to {names.provisioner}", handed_over)
+    # What the lab cannot show: kwok runs no provisioner process, so no volume is made.
+    assert pvc.status.phase == "Pending", pvc.status
+
+
+def test_rerun_changes_nothing(run_role, converged):
+    again = run_role()
+    assert again.rc == 0 and again.failed == 0, again.output[-6000:]
+    assert again.changed == 0, again.output[-6000:]
+
+
+def test_check_mode_on_the_converged_cluster_predicts_no_change(run_role, converged):
+    check = run_role("--check", "--diff")
+    assert check.rc == 0 and check.failed == 0, check.output[-6000:]
+    assert check.changed == 0, check.output[-6000:]
+
+
+def test_check_mode_predicts_a_changed_variable_and_applies_nothing(api, names, run_role, converged):
+    newer = IMAGE.replace("v4.0.2", "v4.0.3")
+    check = run_role("--check", "--diff", nfs_provisioner_image=newer, nfs_provisioner_storage_class_default=True)
+    assert check.rc == 0 and check.failed == 0, check.output[-6000:]
+    assert check.changed == 2, check.output[-6000:]  # the Deployment task and the StorageClass task
+    assert newer in check.output, check.output[-6000:]
+    dep = client.AppsV1Api(api).read_namespaced_deployment(DEPLOYMENT, names.namespace)
+    assert dep.spec.template.spec.containers[0].image == IMAGE
+    sc = client.StorageV1Api(api).read_storage_class(names.storage_class)
+    assert sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"] == "false"
+
+
+def test_preflight_refuses_a_claim_size_the_api_would_reject(api, names, run_role, converged):
+    refused = run_role(nfs_provisioner_pvc_size="2Gi")
+    assert refused.rc != 0 and refused.failed == 1, refused.output[-6000:]
+    assert "nfs_provisioner_pvc_name" in refused.output and "2Gi" in refused.output, refused.output[-6000:]
+    assert refused.changed == 0, refused.output[-6000:]
+    pvc = client.CoreV1Api(api).read_namespaced_persistent_volume_claim(PVC, names.pvc_namespace)
+    assert pvc.spec.resources.requests == {"storage": "1Gi"}
+
+
+def test_a_dropped_node_selector_is_removed_from_the_cluster(api, names, run_role, converged):
+    """Client-side apply merges three ways: emptying a variable removes the field, not just stops setting it."""
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    arm64 = {"kubernetes.io/arch": "arm64"}
+    pinned = run_role(nfs_provisioner_node_selector=arm64)
+    assert pinned.rc == 0 and pinned.changed == 1, pinned.output[-6000:]
+    assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector == arm64
+
+    def placed() -> list[str]:
+        pods = core.list_namespaced_pod(names.namespace, label_selector="app.kubernetes.io/name").items
+        return [
+            p.spec.node_name
+            for p in pods
+            if p.status.phase == "Running" and not p.metadata.deletion_timestamp and p.spec.node_selector == arm64
+        ]
+
+    # the replica of the new template runs on an arm64 (Jetson) kwok node
+    nodes = _wait("the provisioner Pod on an arm64 node", placed)
+    assert len(nodes) == 1 and nodes[0].startswith("jetson-"), nodes
+
+    unpinned = run_role()
+    assert unpinned.rc == 0 and unpinned.changed == 1, unpinned.output[-6000:]
+    assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector is None

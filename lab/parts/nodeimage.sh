@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# Part: the node image (Debian minbase + systemd + python3) built with
+# Part: the node image (Debian minbase + systemd + python3, and python3-apt,
+# which Ansible's apt module needs for check mode on a fresh host) built with
 # debootstrap, imported into the local engine, rebuilt only when its recipe
 # (this file's RECIPE and NODE_SUITE) changes. Verified by booting a container.
-NODE_PACKAGES=python3,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,curl,procps,kmod
+NODE_PACKAGES=python3,python3-apt,systemd,systemd-sysv,dbus,iproute2,ca-certificates,sudo,curl,procps,kmod
 NODE_RECIPE_ID=$(printf '%s|%s|v1' "$NODE_SUITE" "$NODE_PACKAGES" | sha256sum | cut -c1-12)
 NODE_IMAGE="edgeai-lab/node:${NODE_SUITE}-${NODE_RECIPE_ID}"
 

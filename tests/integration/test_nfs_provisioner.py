@@ -207,7 +207,7 @@ def test_storage_class(api, names, converged):
     sc = client.StorageV1Api(api).read_storage_class(names.storage_class)
     assert sc.provisioner == names.provisioner
     assert sc.reclaim_policy == "Delete"
-    assert sc.parameters == {"archiveOnDelete": "true"}
+    assert sc.parameters == {"archiveOnDelete": "true", "pathPattern": "${.PVC.namespace}-${.PVC.name}"}
     assert sc.volume_binding_mode == "Immediate"
     assert sc.metadata.annotations["storageclass.kubernetes.io/is-default-class"] == "false"
 

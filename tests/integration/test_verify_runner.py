@@ -7,13 +7,17 @@ load). The private data dir is built the way docs/ansible-runner.md describes.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
 import ansible_runner
 import pytest
 import yaml
 
+from tests import labtriton
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -117,3 +121,41 @@ def test_verify_fails_fast_on_an_unreachable_endpoint(lab, tmp_path):
     assert runner.status == "failed"
     (failed,) = task_results(events, "Every endpoint passed", kind="runner_on_failed")
     assert url in failed["msg"] and "not ready within 5s" in failed["msg"], failed["msg"]
+
+
+@pytest.mark.timeout(600)
+def test_verify_after_triton_is_killed_fails_in_time_then_passes_after_restart(lab, tmp_path):
+    """Fault: the Triton process dies. verify.yml fails within its timeout naming the
+    endpoint and the cause; with the server started again the same run passes."""
+    ports = (18310, 18311, 18312)
+    url = f"http://127.0.0.1:{ports[0]}"
+    extravars = {"edgeai_verify_models": ["linear"], "edgeai_verify_inference": [PROBE], "edgeai_verify_timeout": 15}
+    labtriton.upload_models(lab, bucket="verify-fault")
+
+    def start(log_name: str):
+        proc = labtriton.start_triton(lab, ports, tmp_path / log_name, "--load-model=linear", bucket="verify-fault")
+        labtriton.wait_ready(proc, url)
+        return proc
+
+    proc = start("triton-1.log")
+    try:
+        runner, _ = run_verify(tmp_path / "before", url, extravars)
+        assert runner.status == "successful", runner.stdout.read()[-3000:]
+
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        started = time.monotonic()
+        runner, events = run_verify(tmp_path / "killed", url, extravars)
+        took = time.monotonic() - started
+        assert runner.status == "failed"
+        (failed,) = task_results(events, "Every endpoint passed", kind="runner_on_failed")
+        assert url in failed["msg"] and "not ready within 15s" in failed["msg"], failed["msg"]
+        assert "Connection refused" in failed["msg"], failed["msg"]
+        # the wait (15 s) plus Ansible's own start-up, not a hang
+        assert took < 15 + 45, f"verify took {took:.0f}s against a dead endpoint"
+
+        proc = start("triton-2.log")
+        runner, _ = run_verify(tmp_path / "after", url, extravars)
+        assert runner.status == "successful", runner.stdout.read()[-3000:]
+    finally:
+        labtriton.stop(proc)

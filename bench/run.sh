@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# make bench: upload benchmark against the lab MinIO (see bench/upload_bench.py).
+# make bench: the upload benchmark against the lab MinIO (bench/upload_bench.py)
+# and the scale benchmark on node containers (bench/scale_bench.py). Pass
+# "upload" or "scale" to run one of them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m bench.upload_bench "$@"
+export PYTHONPATH="$PWD:$PWD/.collections"
+which=${1:-all}
+if [[ $which == all || $which == upload ]]; then .venv/bin/python -m bench.upload_bench; fi
+if [[ $which == all || $which == scale ]]; then .venv/bin/python -m bench.scale_bench; fi

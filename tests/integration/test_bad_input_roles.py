@@ -1,0 +1,209 @@
+"""Bad input to every role: rejected before any change, with a message naming the variable.
+
+Each case includes the role on a fresh node container with one bad variable (a
+wrong type, a missing required value, an unknown choice, an insecure value).
+All cases of all roles run in one ansible-playbook run: a marker task, then the
+role in a block whose rescue records Ansible's message. The test then checks,
+per case, that the role failed, that the message names the variable (and, where
+the table says so, the fix), and that no task of that case reported a change.
+Kubernetes-facing roles run their preflight against the lab's API (read-only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import yaml
+
+from tests.labenv import REPO_ROOT
+
+pytestmark = pytest.mark.lab
+
+# (role, case id, variables, words the message must contain)
+CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
+    ("node_base", "memory not a number", {"node_base_min_memory_mb": "lots"}, ("node_base_min_memory_mb", "int")),
+    ("node_base", "packages not a list", {"node_base_packages": {"curl": 1}}, ("node_base_packages", "list")),
+    ("node_base", "unsupported os family", {"node_base_supported_os_families": ["Windows"]}, ("supports Windows",)),
+    ("node_base", "memory beyond the node", {"node_base_min_memory_mb": 10**9}, ("at least 1000000000",)),
+    ("nfs_client", "packages a mapping", {"nfs_client_packages": {"nfs-common": 1}}, ("nfs_client_packages", "list")),
+    (
+        "nfs_server",
+        "unknown implementation",
+        {"nfs_server_implementation": "samba"},
+        ("nfs_server_implementation", "kernel, ganesha"),
+    ),
+    ("nfs_server", "no client", {"nfs_server_export_clients": []}, ("nfs_server_export_clients",)),
+    (
+        "nfs_server",
+        "relative export path",
+        {"nfs_server_export_path": "srv/models", "nfs_server_export_clients": [{"host": "*"}]},
+        ("nfs_server_export_path",),
+    ),
+    (
+        "nfs_server",
+        "mode not octal text",
+        {"nfs_server_export_mode": "rwxr-xr-x", "nfs_server_export_clients": [{"host": "*"}]},
+        ("nfs_server_export_mode",),
+    ),
+    ("nfs_provisioner", "no NFS server", {"nfs_provisioner_nfs_server": ""}, ("nfs_provisioner_nfs_server",)),
+    (
+        "nfs_provisioner",
+        "namespace not a DNS label",
+        {"nfs_provisioner_nfs_server": "192.0.2.1", "nfs_provisioner_namespace": "NFS_Prov"},
+        ("nfs_provisioner_namespace", "DNS label"),
+    ),
+    (
+        "nfs_provisioner",
+        "wait not a number",
+        {"nfs_provisioner_wait_timeout": "forever"},
+        ("nfs_provisioner_wait_timeout", "int"),
+    ),
+    ("minio", "no mirror", {}, ("minio_download_base_url",)),
+    (
+        "minio",
+        "short root password",
+        {"minio_download_base_url": "http://192.0.2.1/minio", "minio_root_password": "minio"},
+        ("minio_root_password", "8 to 40"),
+    ),
+    (
+        "minio",
+        "Triton user is root",
+        {"minio_download_base_url": "http://192.0.2.1/minio", "minio_triton_access_key": "edgeai-root"},
+        ("minio_triton_access_key", "not the root user"),
+    ),
+    (
+        "minio",
+        "bad bucket name",
+        {"minio_download_base_url": "http://192.0.2.1/minio", "minio_bucket": "My_Models"},
+        ("minio_bucket", "My_Models"),
+    ),
+    (
+        "minio",
+        "plain http URL",
+        {"minio_download_base_url": "http://192.0.2.1/minio", "minio_url": "http://minio:9000"},
+        ("minio_url", "https://"),
+    ),
+    ("minio", "port not a number", {"minio_port": "ninety"}, ("minio_port", "int")),
+    (
+        "minio",
+        "key without certificate",
+        {"minio_download_base_url": "http://192.0.2.1/minio", "minio_tls_key_src": "/k.pem"},
+        ("minio_tls_cert_src", "minio_tls_key_src"),
+    ),
+    ("jetson", "not a Jetson", {}, ("jetson_allow_non_jetson",)),
+    (
+        "jetson",
+        "unknown engine",
+        {"jetson_container_engine": "podman"},
+        ("jetson_container_engine", "docker, containerd"),
+    ),
+    ("jetson", "swap size not a number", {"jetson_swap_file_size_mb": "big"}, ("jetson_swap_file_size_mb", "int")),
+]
+
+
+def playbook() -> list[dict]:
+    tasks: list[dict] = [{"name": "Bad input results", "ansible.builtin.set_fact": {"bad_input": {}}}]
+    for role, case, variables, _ in CASES:
+        key = f"{role}: {case}"
+        tasks.append({"name": f"CASE {key}", "ansible.builtin.debug": {"msg": key}})
+        tasks.append(
+            {
+                "name": f"Run {key}",
+                "block": [
+                    {
+                        "name": f"Role {key}",
+                        "ansible.builtin.include_role": {"name": f"edgeai.inference.{role}"},
+                        "vars": variables,
+                    }
+                ],
+                "rescue": [
+                    {
+                        "name": f"Record {key}",
+                        "ansible.builtin.set_fact": {
+                            "bad_input": "{{ bad_input | combine({"
+                            + json.dumps(key)
+                            + ": ansible_failed_result.msg | default('')}) }}"
+                        },
+                    }
+                ],
+            }
+        )
+    tasks.append({"name": "Report", "ansible.builtin.debug": {"var": "bad_input"}})
+    return [{"name": "Bad input", "hosts": "node", "become": True, "gather_facts": True, "tasks": tasks}]
+
+
+@pytest.fixture(scope="module")
+def outcome(lab, tmp_path_factory):
+    from tests.conftest import docker  # module scope: start the node here, not with the function-scoped factory
+
+    name = "edgeai-test-badinput"
+    docker("rm", "-f", name, check=False)
+    docker(
+        "run", "-d", "--name", name, "--label", "edgeai.lab=1", "--tmpfs", "/run", "--tmpfs", "/run/lock",
+        "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", lab["NODE_IMAGE"], "/sbin/init",
+    )  # fmt: skip
+    work = tmp_path_factory.mktemp("badinput")
+    try:
+        (work / "play.yml").write_text(yaml.safe_dump(playbook(), sort_keys=False))
+        inventory = {
+            "all": {
+                "hosts": {"node": {"ansible_connection": "community.docker.docker", "ansible_host": name}},
+                "vars": {
+                    "ansible_python_interpreter": "/usr/bin/python3",
+                    "nfs_provisioner_kubeconfig": lab["KUBECONFIG"],
+                },
+            }
+        }
+        (work / "hosts.yml").write_text(yaml.safe_dump(inventory))
+        cfg = work / "ansible.cfg"
+        cfg.write_text(
+            f"[defaults]\ncollections_path = {REPO_ROOT / '.collections'}\nstdout_callback = ansible.posix.json\n"
+        )
+        env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_LOCALHOST_WARNING="0")
+        env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
+        proc = subprocess.run(
+            [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", str(work / "hosts.yml"), str(work / "play.yml"),
+             "-e", f"ansible_playbook_python={sys.executable}"],
+            env=env, capture_output=True, text=True, timeout=1200, check=False,
+        )  # fmt: skip
+        try:
+            report = json.loads(proc.stdout)
+        except ValueError:
+            pytest.fail(f"no JSON from ansible-playbook (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr}")
+    finally:
+        docker("rm", "-f", name, check=False)
+    tasks = report["plays"][0]["tasks"]
+    changed_by_case: dict[str, list[str]] = {}
+    current = None
+    for task in tasks:
+        title = task["task"]["name"]
+        if title.startswith("CASE "):
+            current = title[len("CASE ") :]
+            changed_by_case[current] = []
+        elif current and task["hosts"].get("node", {}).get("changed"):
+            changed_by_case[current].append(title)
+    final = next(t for t in tasks if t["task"]["name"] == "Report")["hosts"]["node"]["bad_input"]
+    return final, changed_by_case
+
+
+@pytest.mark.parametrize(("role", "case", "variables", "words"), CASES, ids=[f"{r}: {c}" for r, c, _, _ in CASES])
+def test_bad_input_is_rejected_before_any_change(outcome, role, case, variables, words):
+    messages, changed = outcome
+    key = f"{role}: {case}"
+    assert key in messages, f"{key}: the role accepted {variables}"
+    message = messages[key]
+    for word in words:
+        assert word in message, f"{key}: message does not name {word!r}: {message}"
+    assert changed[key] == [], f"{key}: changed something before refusing: {changed[key]}"
+
+
+def test_every_role_has_bad_input_cases():
+    roles = sorted(p.name for p in (REPO_ROOT / "roles").iterdir() if p.is_dir())
+    counts = Counter(role for role, *_ in CASES)
+    print("bad-input cases per role:", dict(sorted(counts.items())))
+    assert [r for r in roles if counts[r] < 2] == []

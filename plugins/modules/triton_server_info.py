@@ -89,6 +89,13 @@ models:
   type: list
   elements: dict
   sample: [{"name": "linear", "version": "1", "state": "READY", "reason": ""}]
+repository_error:
+  description:
+    - Why the repository index could not be read (the model store unreachable, for example). The
+      required models were then checked one by one through their own readiness endpoints, and
+      RV(models) lists only them.
+  returned: when the index failed
+  type: str
 unready:
   description: Each required model that is not READY, with the server's reason.
   returned: always
@@ -102,11 +109,12 @@ waited:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, TritonError
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
     CONNECTION_ARGUMENT_SPEC,
     client_from_params,
     parse_required,
+    required_states,
     unready_required,
 )
 
@@ -133,7 +141,16 @@ def main() -> None:
         result["live"] = client.live()
         result["ready"] = client.ready()
         result["server"] = client.metadata()
-        index = client.repository_index()
+        try:
+            index = client.repository_index()
+        except TritonError as exc:
+            # Triton lists its repository from the store: with the store down the index fails (or
+            # hangs) while the loaded models go on serving. Ask each required model instead.
+            result["repository_error"] = str(exc)
+            module.warn(
+                f"the repository index of Triton at {params['url']} failed, required models checked one by one: {exc}"
+            )
+            index = required_states(client, params["required_models"], str(exc))
         result["models"] = [m.as_dict() for m in index]
         result["unready"] = unready_required(index, params["required_models"])
     except EdgeAIError as exc:

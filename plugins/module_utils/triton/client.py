@@ -122,6 +122,10 @@ class TritonClient:
             for entry in payload
         ]
 
+    def model_ready(self, name: str, version: str | None = None) -> bool:
+        """Whether the model (version) answers its own readiness probe; needs no repository listing."""
+        return self._request("GET", f"{model_path(name, version)}/ready")[0] == 200
+
     def model_state(self, name: str) -> ModelState | None:
         """The index entry of a model (its READY version first), or None if the repository lacks it."""
         entries = [m for m in self.repository_index() if m.name == name]
@@ -250,6 +254,19 @@ def parse_required(spec: str) -> tuple[str, str | None]:
     if not name or (_sep and not version.isdigit()):
         raise TritonError(f"required model '{spec}' must be NAME or NAME:VERSION with a numeric version")
     return name, version or None
+
+
+def required_states(client: TritonClient, required: list[str], why: str) -> list[ModelState]:
+    """The required models' states from their own readiness endpoints, for when the index cannot be read."""
+    states = []
+    for spec in required:
+        name, version = parse_required(spec)
+        ready = client.model_ready(name, version)
+        reason = "" if ready else f"not ready, and the repository index could not be read: {why}"
+        states.append(
+            ModelState(name=name, version=version or "", state="READY" if ready else "UNAVAILABLE", reason=reason)
+        )
+    return states
 
 
 def unready_required(index: list[ModelState], required: list[str]) -> list[str]:

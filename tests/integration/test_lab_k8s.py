@@ -117,8 +117,9 @@ def test_four_ready_nodes_with_accelerator_labels(api: client.ApiClient) -> None
         labels = node.metadata.labels
         assert labels.get("kubernetes.io/arch") == arch, labels
         assert labels.get("edgeai.io/accelerator") == accelerator, labels
-        assert node.status.allocatable.get("nvidia.com/gpu") == "1", node.status.allocatable
-        assert node.status.capacity.get("nvidia.com/gpu") == "1", node.status.capacity
+        gpus = "4" if name in GPU_SERVERS else "1"
+        assert node.status.allocatable.get("nvidia.com/gpu") == gpus, node.status.allocatable
+        assert node.status.capacity.get("nvidia.com/gpu") == gpus, node.status.capacity
     ready = [n for n in nodes.values() if _ready(n)]
     assert len(ready) == 4, f"expected 4 Ready nodes, got {[n.metadata.name for n in ready]}"
 

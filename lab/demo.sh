@@ -30,6 +30,10 @@ play verify verify.yml
 # The table and the answers verify.yml printed (the msg lines of its report task).
 sed -n '/One line per endpoint/,/^TASK/p' "$LAB_DIR/logs/demo-verify.log" \
   | sed -n 's/^ *- "\{0,1\}\(.*\)"\{0,1\}$/\1/p' | sed 's/^/demo:   /'
+# Triton on the lab cluster: the Deployment's Pod on a simulated x86 GPU node (kwok runs no
+# container, so these endpoints do not answer; the host service above does).
+kubectl=("$REPO_ROOT/.venv/bin/kubectl" --kubeconfig="$LAB_DIR/kube/kubeconfig" -n edgeai)
+{ "${kubectl[@]}" get deployment,service; "${kubectl[@]}" get pods -o wide; } 2>&1 | cut -c1-110 | sed 's/^/demo:   /'
 play site-2 site.yml
 if grep -E '^[a-z0-9-]+ +:.*changed=[1-9]' "$LAB_DIR/logs/demo-site-2.log" >/dev/null; then
   die "demo: the second site.yml run changed something (see $LAB_DIR/logs/demo-site-2.log): not idempotent"

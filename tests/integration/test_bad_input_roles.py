@@ -31,6 +31,7 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
     ("node_base", "unsupported os family", {"node_base_supported_os_families": ["Windows"]}, ("supports Windows",)),
     ("node_base", "memory beyond the node", {"node_base_min_memory_mb": 10**9}, ("at least 1000000000",)),
     ("nfs_client", "packages a mapping", {"nfs_client_packages": {"nfs-common": 1}}, ("nfs_client_packages", "list")),
+    ("nfs_client", "no mount helper", {"nfs_client_packages": ["netbase"]}, ("nfs_client_packages", "nfs-common")),
     (
         "nfs_server",
         "unknown implementation",
@@ -95,6 +96,79 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
         {"minio_download_base_url": "http://192.0.2.1/minio", "minio_tls_key_src": "/k.pem"},
         ("minio_tls_cert_src", "minio_tls_key_src"),
     ),
+    ("triton", "unknown mode", {"triton_mode": "docker"}, ("triton_mode", "kubernetes")),
+    ("triton", "no model repository", {"triton_mode": "host"}, ("triton_model_repository",)),
+    (
+        "triton",
+        "S3 without credentials",
+        {"triton_mode": "host", "triton_model_repository": "s3://https://192.0.2.1:9000/models"},
+        ("triton_s3_access_key", "minio_triton_access_key"),
+    ),
+    (
+        "triton",
+        "port out of range",
+        {"triton_mode": "host", "triton_model_repository": "/models", "triton_http_port": 70000},
+        ("triton_http_port", "65535"),
+    ),
+    ("triton", "unknown control mode", {"triton_model_control_mode": "sometimes"}, ("triton_model_control_mode",)),
+    (
+        "triton",
+        "CA not on the controller",
+        {"triton_mode": "host", "triton_model_repository": "/models", "triton_ca_cert_src": "/nonexistent/ca.pem"},
+        ("triton_ca_cert_src", "/nonexistent/ca.pem"),
+    ),
+    (
+        "model_repository",
+        "unknown store",
+        {"model_repository_store": "ftp", "model_repository_models": [{"name": "linear", "example": "linear"}]},
+        ("model_repository_store", "ftp"),
+    ),
+    (
+        "model_repository",
+        "model without a source",
+        {
+            "model_repository_store": "filesystem",
+            "model_repository_dest_path": "/srv/m",
+            "model_repository_models": [{"name": "x"}],
+        },
+        ("model_repository_models[0]",),
+    ),
+    (
+        "model_repository",
+        "S3 without credentials",
+        {
+            "model_repository_models": [{"name": "linear", "example": "linear"}],
+            "model_repository_s3_endpoint": "https://192.0.2.1:9000",
+            "model_repository_s3_bucket": "models",
+        },
+        ("model_repository_s3_access_key", "model_repository_s3_secret_key"),
+    ),
+    (
+        "model_repository",
+        "malformed sha256",
+        {
+            "model_repository_store": "filesystem",
+            "model_repository_dest_path": "/srv/m",
+            "model_repository_models": [{"name": "m", "url": "http://192.0.2.1/m.tar.gz", "sha256": "abc"}],
+        },
+        ("model_repository_models[0]", "sha256"),
+    ),
+    (
+        "model_repository",
+        "unknown data type",
+        {
+            "model_repository_store": "filesystem",
+            "model_repository_dest_path": "/srv/m",
+            "model_repository_models": [
+                {
+                    "name": "linear",
+                    "example": "linear",
+                    "config": {"backend": "python", "input": [{"name": "IN", "data_type": "FP33", "dims": [1]}]},
+                }
+            ],
+        },
+        ("FP33", "data type"),
+    ),
     ("jetson", "not a Jetson", {}, ("jetson_allow_non_jetson",)),
     (
         "jetson",
@@ -127,7 +201,10 @@ def playbook() -> list[dict]:
                         "ansible.builtin.set_fact": {
                             "bad_input": "{{ bad_input | combine({"
                             + json.dumps(key)
-                            + ": ansible_failed_result.msg | default('')}) }}"
+                            + ": (ansible_failed_result.msg | default('')) ~ ' ' ~ "
+                            # a loop task fails with "One or more items failed": add each item's message
+                            + "(ansible_failed_result.results | default([]) | selectattr('failed', 'defined') "
+                            + "| selectattr('failed') | map(attribute='msg') | join('; '))}) }}"
                         },
                     }
                 ],

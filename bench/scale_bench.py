@@ -56,6 +56,13 @@ def start_nodes(image: str, count: int) -> list[str]:
     return names
 
 
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine spent busy so far (controller, Docker, every node container)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def converge(inventory: Path, log: Path) -> tuple[float, dict[str, tuple[int, ...]]]:
     env = dict(
         os.environ,
@@ -126,6 +133,13 @@ def main() -> int:
     parser.add_argument("--counts", default="1,4,8,16")
     parser.add_argument("--rounds", type=int, default=3, help="no-op re-runs per count; the median is reported")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument(
+        "--connection",
+        default="community.docker.docker",
+        help="how Ansible reaches the node containers: community.docker.docker (the docker CLI per command) "
+        "or community.docker.docker_api (the engine's API, no CLI process)",
+    )
+    parser.add_argument("--name", default="scale", help="results file stem (bench/results/<name>.md)")
     args = parser.parse_args()
     image = lab_env()["NODE_IMAGE"]
     work = Path(tempfile.mkdtemp(prefix="edgeai-scale-"))
@@ -141,7 +155,7 @@ def main() -> int:
                     {
                         "all": {
                             "vars": {
-                                "ansible_connection": "community.docker.docker",
+                                "ansible_connection": args.connection,
                                 "ansible_python_interpreter": "/usr/bin/python3",
                             },
                             "hosts": hosts,
@@ -152,8 +166,11 @@ def main() -> int:
             first, recap = converge(inventory, work / f"first-{count}.log")
             assert len(recap) == count and all(r[2] == 0 and r[3] == 0 for r in recap.values()), recap
             noops = []
+            cpu = []
             for round_no in range(args.rounds):
+                busy = busy_cpu_seconds()
                 seconds, recap = converge(inventory, work / f"noop-{count}-{round_no}.log")
+                cpu.append(busy_cpu_seconds() - busy)
                 changed = {h: r[1] for h, r in recap.items() if r[1]}
                 if changed:
                     raise RuntimeError(f"no-op re-run on {count} nodes changed something: {changed}")
@@ -168,6 +185,9 @@ def main() -> int:
                     "noop_runs_s": [round(s, 2) for s in noops],
                     "tasks_per_host": tasks,
                     "per_task_ms": round(noop / tasks * 1000, 1),
+                    # machine CPU seconds of the median no-op run, and per task per host
+                    "noop_cpu_s": round(statistics.median(cpu), 1),
+                    "cpu_ms_per_host_task": round(statistics.median(cpu) / (tasks * count) * 1000),
                 }
             )
             print(f"bench: {count} node(s): first {first:.1f}s, no-op {noop:.1f}s ({tasks} tasks/host)", flush=True)
@@ -181,7 +201,8 @@ def main() -> int:
     meta = {
         "playbook": "bench/scale-site.yml (node_base, nfs_client)",
         "forks": FORKS,
-        "pipelining": "ansible.cfg pipelining=true (the Docker connection runs modules through docker exec)",
+        "connection": args.connection,
+        "pipelining": "ansible.cfg pipelining=true (modules run through docker exec with stdin)",
         "strategy": "linear",
         "facts": "gathered every run (gathering=smart, no fact cache)",
         "cpus": os.cpu_count(),
@@ -189,25 +210,27 @@ def main() -> int:
         "rounds": args.rounds,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scale.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    (args.out / f"{args.name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     lines = [
         "# Scale benchmark",
         "",
-        f"{meta['playbook']}; forks {FORKS}; {meta['pipelining']}; strategy {meta['strategy']}; "
+        f"{meta['playbook']}; connection {meta['connection']}; forks {FORKS}; {meta['pipelining']}; "
+        f"strategy {meta['strategy']}; "
         f"facts {meta['facts']}; {meta['cpus']} CPUs; {meta['when']}. Reproduce: `make bench` "
         "(or `.venv/bin/python -m bench.scale_bench`).",
         "",
         "| nodes | first converge s | no-op re-run s (median) | no-op ratio to 1 node | tasks per host "
-        "| no-op s per task |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| no-op s per task | no-op CPU s (machine) | CPU ms per host and task |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['nodes']} | {r['first_converge_s']:.1f} | {r['noop_rerun_s']:.1f} | {r['noop_ratio_to_1']:.2f} | "
-            f"{r['tasks_per_host']} | {r['per_task_ms'] / 1000:.2f} |"
+            f"{r['tasks_per_host']} | {r['per_task_ms'] / 1000:.2f} | {r['noop_cpu_s']:.1f} | "
+            f"{r['cpu_ms_per_host_task']} |"
         )
-    (args.out / "scale.md").write_text("\n".join(lines) + "\n")
-    svg_plot(rows, REPO_ROOT / "docs" / "scale.svg")
+    (args.out / f"{args.name}.md").write_text("\n".join(lines) + "\n")
+    svg_plot(rows, REPO_ROOT / "docs" / f"{args.name}.svg")
     print("\n".join(lines))
     return 0
 

@@ -14,23 +14,16 @@ nothing here connects to it.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import pytest
-from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes import client
 
-from tests.labenv import REPO_ROOT
+from tests.integration.kube import Run, absent, api_client, delete, role_runner, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -41,15 +34,6 @@ DEPLOYMENT = "nfs-client-provisioner"
 SERVICE_ACCOUNT = "nfs-client-provisioner"
 LEADER_ROLE = "leader-locking-nfs-client-provisioner"
 PVC = "models-pvc"
-RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-PLAYBOOK = """\
-- name: NFS provisioner on the lab cluster
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  roles:
-    - role: edgeai.inference.nfs_provisioner
-"""
 
 
 @dataclass
@@ -62,38 +46,9 @@ class Names:
     cluster_role: str
 
 
-@dataclass
-class Run:
-    rc: int
-    changed: int
-    failed: int
-    output: str
-
-
 @pytest.fixture(scope="module")
 def api(lab) -> client.ApiClient:
-    kubeconfig = lab.get("KUBECONFIG")
-    if not kubeconfig or not Path(kubeconfig).is_file():
-        pytest.fail(f"lab k8s part is not up (KUBECONFIG={kubeconfig!r}): run make lab-up")
-    return config.new_client_from_config(config_file=kubeconfig)
-
-
-def _absent(read: Callable[..., Any], *args: str) -> bool:
-    try:
-        read(*args)
-    except ApiException as exc:
-        if exc.status == 404:
-            return True
-        raise
-    return False
-
-
-def _delete(delete: Callable[..., Any], *args: str) -> None:
-    try:
-        delete(*args)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
+    return api_client(lab)
 
 
 @pytest.fixture(scope="module")
@@ -111,10 +66,10 @@ def names(api) -> Iterator[Names]:
     yield made
     core, rbac, storage = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api), client.StorageV1Api(api)
     for ns in (made.namespace, made.pvc_namespace):
-        _delete(core.delete_namespace, ns)
-    _delete(storage.delete_storage_class, made.storage_class)
-    _delete(rbac.delete_cluster_role_binding, made.cluster_role)
-    _delete(rbac.delete_cluster_role, made.cluster_role)
+        delete(core.delete_namespace, ns)
+    delete(storage.delete_storage_class, made.storage_class)
+    delete(rbac.delete_cluster_role_binding, made.cluster_role)
+    delete(rbac.delete_cluster_role, made.cluster_role)
 
 
 def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str, Any]:
@@ -134,34 +89,7 @@ def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str,
 
 @pytest.fixture(scope="module")
 def run_role(lab, names, tmp_path_factory) -> Callable[..., Run]:
-    work = tmp_path_factory.mktemp("nfs-provisioner")
-    playbook = work / "nfs-provisioner.yml"
-    playbook.write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env.pop("KUBECONFIG", None)  # the role must use the kubeconfig it is given
-
-    def run(*flags: str, **overrides: Any) -> Run:
-        extra = work / f"vars-{uuid.uuid4().hex[:6]}.json"
-        extra.write_text(json.dumps(_role_vars(lab, names, **overrides)))
-        argv = [
-            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            f"@{extra}",
-            # interpreter discovery here finds a broken pyenv shim: name the interpreter
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            *flags,
-        ]
-        proc = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-        output = proc.stdout + proc.stderr
-        recap = RECAP.search(output)
-        assert recap, f"no PLAY RECAP (rc {proc.returncode}):\n{output[-6000:]}"
-        return Run(rc=proc.returncode, changed=int(recap[2]), failed=int(recap[4]), output=output)
-
-    return run
+    return role_runner(tmp_path_factory.mktemp("nfs-provisioner"), "nfs_provisioner", partial(_role_vars, lab, names))
 
 
 @pytest.fixture(scope="module")
@@ -177,26 +105,15 @@ def converged(fresh_check, run_role) -> Run:
     return result
 
 
-def _wait(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
 def test_check_mode_on_a_fresh_cluster_predicts_changes_and_creates_nothing(api, names, fresh_check):
     assert fresh_check.rc == 0 and fresh_check.failed == 0, fresh_check.output[-6000:]
     assert fresh_check.changed > 0, fresh_check.output[-4000:]
     core, rbac, storage = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api), client.StorageV1Api(api)
-    assert _absent(core.read_namespace, names.namespace)
-    assert _absent(core.read_namespace, names.pvc_namespace)
-    assert _absent(storage.read_storage_class, names.storage_class)
-    assert _absent(rbac.read_cluster_role, names.cluster_role)
-    assert _absent(rbac.read_cluster_role_binding, names.cluster_role)
+    assert absent(core.read_namespace, names.namespace)
+    assert absent(core.read_namespace, names.pvc_namespace)
+    assert absent(storage.read_storage_class, names.storage_class)
+    assert absent(rbac.read_cluster_role, names.cluster_role)
+    assert absent(rbac.read_cluster_role_binding, names.cluster_role)
 
 
 def test_first_run_changes_what_check_mode_predicted(fresh_check, converged):
@@ -269,7 +186,7 @@ def test_claim_goes_to_the_provisioner_but_cannot_bind_here(api, names, converge
         annotations = pvc.metadata.annotations or {}
         return pvc if annotations.get("volume.kubernetes.io/storage-provisioner") == names.provisioner else None
 
-    pvc = _wait(f"claim {names.pvc_namespace}/{PVC} handed to {names.provisioner}", handed_over)
+    pvc = wait_for(f"claim {names.pvc_namespace}/{PVC} handed to {names.provisioner}", handed_over)
     # What the lab cannot show: kwok runs no provisioner process, so no volume is made.
     assert pvc.status.phase == "Pending", pvc.status
 
@@ -324,7 +241,7 @@ def test_a_dropped_node_selector_is_removed_from_the_cluster(api, names, run_rol
         ]
 
     # the replica of the new template runs on an arm64 (Jetson) kwok node
-    nodes = _wait("the provisioner Pod on an arm64 node", placed)
+    nodes = wait_for("the provisioner Pod on an arm64 node", placed)
     assert len(nodes) == 1 and nodes[0].startswith("jetson-"), nodes
 
     unpinned = run_role()

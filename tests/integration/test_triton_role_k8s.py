@@ -16,24 +16,21 @@ on the amd64 GPU nodes and one Jetson Pod on each Jetson node, and rollouts.
 from __future__ import annotations
 
 import base64
-import json
-import os
 import random
 import re
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.labenv import REPO_ROOT
+from tests.integration.kube import Run, absent, api_client, delete, role_runner, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -48,15 +45,6 @@ PVC = "models-pvc"
 CHECKSUM = "edgeai.io/config-checksum"
 AMD64_NODES = {"gpu-0", "gpu-1"}
 JETSON_NODES = {"jetson-0", "jetson-1"}
-RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-PLAYBOOK = """\
-- name: Triton on the lab cluster
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  roles:
-    - role: edgeai.inference.triton
-"""
 
 
 @dataclass
@@ -67,38 +55,9 @@ class Names:
     secret_key: str
 
 
-@dataclass
-class Run:
-    rc: int
-    changed: int
-    failed: int
-    output: str
-
-
 @pytest.fixture(scope="module")
 def api(lab) -> client.ApiClient:
-    kubeconfig = lab.get("KUBECONFIG")
-    if not kubeconfig or not Path(kubeconfig).is_file():
-        pytest.fail(f"lab k8s part is not up (KUBECONFIG={kubeconfig!r}): run make lab-up")
-    return config.new_client_from_config(config_file=kubeconfig)
-
-
-def _delete(delete: Callable[..., Any], *args: str) -> None:
-    try:
-        delete(*args)
-    except ApiException as exc:
-        if exc.status != 404:
-            raise
-
-
-def _absent(read: Callable[..., Any], *args: str) -> bool:
-    try:
-        read(*args)
-    except ApiException as exc:
-        if exc.status == 404:
-            return True
-        raise
-    return False
+    return api_client(lab)
 
 
 def _free_node_ports(core: client.CoreV1Api) -> tuple[int, int, int]:
@@ -124,11 +83,11 @@ def names(api) -> Iterator[Names]:
         secret_key=f"s3cret-{uuid.uuid4().hex}",
     )
     yield made
-    _delete(core.delete_namespace, made.namespace)
-    _delete(core.delete_persistent_volume, made.volume)
+    delete(core.delete_namespace, made.namespace)
+    delete(core.delete_persistent_volume, made.volume)
     # the Pods hold every GPU of the lab nodes: the next test must find them free
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not _absent(core.read_namespace, made.namespace):
+    while time.monotonic() < deadline and not absent(core.read_namespace, made.namespace):
         time.sleep(1)
 
 
@@ -155,36 +114,10 @@ def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str,
 
 @pytest.fixture(scope="module")
 def run_role(lab, names, tmp_path_factory) -> Callable[..., Run]:
-    work = tmp_path_factory.mktemp("triton-role")
-    playbook = work / "triton.yml"
-    playbook.write_text(PLAYBOOK)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    env.pop("KUBECONFIG", None)  # the role must use the kubeconfig it is given
-
-    def run(*flags: str, **overrides: Any) -> Run:
-        # the secret travels in a 0600 vars file, never on the command line
-        extra = work / f"vars-{uuid.uuid4().hex[:6]}.json"
-        extra.touch(mode=0o600)
-        extra.write_text(json.dumps(_role_vars(lab, names, **overrides)))
-        argv = [
-            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
-            "-i",
-            "localhost,",
-            str(playbook),
-            "-e",
-            f"@{extra}",
-            # interpreter discovery here finds a broken pyenv shim: name the interpreter
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            *flags,
-        ]
-        proc = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
-        output = proc.stdout + proc.stderr
-        recap = RECAP.search(output)
-        assert recap, f"no PLAY RECAP (rc {proc.returncode}):\n{_tail(output, names)}"
-        return Run(rc=proc.returncode, changed=int(recap[2]), failed=int(recap[4]), output=output)
-
-    return run
+    # the secret travels in a 0600 vars file, never on the command line
+    return role_runner(
+        tmp_path_factory.mktemp("triton-role"), "triton", partial(_role_vars, lab, names), lambda o: _tail(o, names)
+    )
 
 
 def _tail(output: str, names: Names, size: int = 6000) -> str:
@@ -196,16 +129,6 @@ def _no_secret(run: Run, secret: str) -> None:
     encoded = base64.b64encode(secret.encode()).decode()
     assert secret not in run.output, "the S3 secret key is in the play output"
     assert encoded not in run.output, "the S3 secret key (base64) is in the play output"
-
-
-def _wait(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def _gpu_holders(core: client.CoreV1Api, namespace: str) -> list[str]:
@@ -272,7 +195,7 @@ def models_claim(api, names, fresh_check) -> None:
             },
         },
     )
-    _wait(
+    wait_for(
         f"claim {names.namespace}/{PVC} bound",
         lambda: core.read_namespaced_persistent_volume_claim(PVC, names.namespace).status.phase == "Bound",
     )

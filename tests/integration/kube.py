@@ -1,0 +1,110 @@
+"""Shared by the tests that run a cluster-facing role against the lab's Kubernetes API.
+
+The role runs through ``ansible-playbook`` from the controller (localhost,
+connection local); its variables go in a 0600 vars file, never on the command
+line; the play's recap is parsed into a :class:`Run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from tests.labenv import REPO_ROOT
+
+RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+@dataclass
+class Run:
+    rc: int
+    changed: int
+    failed: int
+    output: str
+
+
+def api_client(lab: dict[str, str]) -> client.ApiClient:
+    kubeconfig = lab.get("KUBECONFIG")
+    if not kubeconfig or not Path(kubeconfig).is_file():
+        pytest.fail(f"lab k8s part is not up (KUBECONFIG={kubeconfig!r}): run make lab-up")
+    return config.new_client_from_config(config_file=kubeconfig)
+
+
+def absent(read: Callable[..., Any], *args: str) -> bool:
+    """Whether the API answers 404 for the object ``read(*args)`` reads."""
+    try:
+        read(*args)
+    except ApiException as exc:
+        if exc.status == 404:
+            return True
+        raise
+    return False
+
+
+def delete(remove: Callable[..., Any], *args: str) -> None:
+    """Delete an object; one that is already gone is fine."""
+    try:
+        remove(*args)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(1)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def role_runner(
+    work: Path, role: str, role_vars: Callable[..., dict[str, Any]], mask: Callable[[str], str] = lambda text: text
+) -> Callable[..., Run]:
+    """A function running ``role`` on localhost with ``role_vars(**overrides)`` and the given flags."""
+    playbook = work / f"{role}.yml"
+    playbook.write_text(
+        f"- name: {role} on the lab cluster\n  hosts: localhost\n  connection: local\n  gather_facts: false\n"
+        f"  roles:\n    - role: edgeai.inference.{role}\n"
+    )
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env.pop("KUBECONFIG", None)  # the role must use the kubeconfig it is given
+
+    def run(*flags: str, **overrides: Any) -> Run:
+        extra = work / f"vars-{uuid.uuid4().hex[:6]}.json"
+        extra.touch(mode=0o600)
+        extra.write_text(json.dumps(role_vars(**overrides)))
+        argv = [
+            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
+            "-i",
+            "localhost,",
+            str(playbook),
+            "-e",
+            f"@{extra}",
+            # interpreter discovery here finds a broken pyenv shim: name the interpreter
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            *flags,
+        ]
+        proc = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        output = proc.stdout + proc.stderr
+        recap = RECAP.search(output)
+        assert recap, f"no PLAY RECAP (rc {proc.returncode}):\n{mask(output)[-6000:]}"
+        return Run(rc=proc.returncode, changed=int(recap[2]), failed=int(recap[4]), output=output)
+
+    return run

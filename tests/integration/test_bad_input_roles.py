@@ -182,7 +182,7 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
 
 def playbook() -> list[dict]:
     tasks: list[dict] = [{"name": "Bad input results", "ansible.builtin.set_fact": {"bad_input": {}}}]
-    for role, case, variables, _ in CASES:
+    for role, case, variables, _words in CASES:
         key = f"{role}: {case}"
         tasks.append({"name": f"CASE {key}", "ansible.builtin.debug": {"msg": key}})
         tasks.append(
@@ -268,7 +268,7 @@ def outcome(lab, tmp_path_factory):
     return final, changed_by_case
 
 
-@pytest.mark.parametrize(("role", "case", "variables", "words"), CASES, ids=[f"{r}: {c}" for r, c, _, _ in CASES])
+@pytest.mark.parametrize(("role", "case", "variables", "words"), CASES, ids=[f"{case[0]}: {case[1]}" for case in CASES])
 def test_bad_input_is_rejected_before_any_change(outcome, role, case, variables, words):
     messages, changed = outcome
     key = f"{role}: {case}"
@@ -281,6 +281,6 @@ def test_bad_input_is_rejected_before_any_change(outcome, role, case, variables,
 
 def test_every_role_has_bad_input_cases():
     roles = sorted(p.name for p in (REPO_ROOT / "roles").iterdir() if p.is_dir())
-    counts = Counter(role for role, *_ in CASES)
+    counts = Counter(case[0] for case in CASES)
     print("bad-input cases per role:", dict(sorted(counts.items())))
     assert [r for r in roles if counts[r] < 2] == []

@@ -124,7 +124,7 @@ def test_store_killed_mid_publish_then_rerun_completes(lab, tmp_path):
         assert changed != source
         (version2 / "model.py").write_text(changed)
         with (version2 / "weights.bin").open("wb") as blob:
-            for _ in range(600):
+            for _mib in range(600):
                 blob.write(os.urandom(1 << 20))
 
         # kill the store while a multipart upload of weights.bin is under way

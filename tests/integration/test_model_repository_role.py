@@ -243,7 +243,7 @@ def test_wrong_sha256_fails_before_publishing(site):
 
     result = run_role(site["tmp"], with_models(site["vars"], wrong))
     assert result["rc"] != 0
-    message = " ".join(str(msg) for _, msg in result["failed"])
+    message = " ".join(str(failure[1]) for failure in result["failed"])
     assert "model_repository_models[3] (fetched)" in message and "checksum" in message, message
     assert "sha256" in message and "Nothing was published" in message, message
     assert PUBLISH_S3 not in result["tasks"], "the publish must not start"
@@ -258,7 +258,7 @@ def test_malformed_config_mapping_fails_in_preflight(site):
 
     result = run_role(site["tmp"], with_models(site["vars"], bad_type))
     assert result["rc"] != 0
-    (task, message), *_ = result["failed"]
+    task, message = result["failed"][0]
     assert task.startswith("Preflight"), result["failed"]
     assert "model_repository_models[3] (fetched).config.input[0]" in message and "'FP33'" in message, message
     assert "FP32" in message, message
@@ -267,7 +267,7 @@ def test_malformed_config_mapping_fails_in_preflight(site):
         models[2]["config"] = {**ECHO_CONFIG, "max_batch": 4}
 
     result = run_role(site["tmp"], with_models(site["vars"], unknown_field))
-    (task, message), *_ = result["failed"]
+    task, message = result["failed"][0]
     assert task.startswith("Preflight") and "model_repository_models[2] (echo).config" in message, message
     assert 'no field named "max_batch"' in message, message
 
@@ -275,14 +275,14 @@ def test_malformed_config_mapping_fails_in_preflight(site):
         models.append({"name": "ghost", "git": "https://example.invalid/x"})
 
     result = run_role(site["tmp"], with_models(site["vars"], no_source))
-    (task, message), *_ = result["failed"]
+    task, message = result["failed"][0]
     assert "model_repository_models[4] (ghost): give exactly one source" in message, message
 
     def missing_dir(models):
         models[2]["src"] = str(site["tmp"] / "nowhere")
 
     result = run_role(site["tmp"], with_models(site["vars"], missing_dir))
-    (task, message), *_ = result["failed"]
+    task, message = result["failed"][0]
     assert "model_repository_models[2] (echo).src" in message and "is not a directory" in message, message
     assert bucket_state(site["s3"], site["bucket"]) == before
 

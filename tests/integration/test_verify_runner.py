@@ -139,7 +139,7 @@ def test_verify_after_triton_is_killed_fails_in_time_then_passes_after_restart(l
 
     proc = start("triton-1.log")
     try:
-        runner, _ = run_verify(tmp_path / "before", url, extravars)
+        runner = run_verify(tmp_path / "before", url, extravars)[0]
         assert runner.status == "successful", runner.stdout.read()[-3000:]
 
         os.killpg(proc.pid, signal.SIGKILL)
@@ -155,7 +155,7 @@ def test_verify_after_triton_is_killed_fails_in_time_then_passes_after_restart(l
         assert took < 15 + 45, f"verify took {took:.0f}s against a dead endpoint"
 
         proc = start("triton-2.log")
-        runner, _ = run_verify(tmp_path / "after", url, extravars)
+        runner = run_verify(tmp_path / "after", url, extravars)[0]
         assert runner.status == "successful", runner.stdout.read()[-3000:]
     finally:
         labtriton.stop(proc)

@@ -205,7 +205,7 @@ def _parameters(value: Any, origin: str) -> list[dict[str, Any]]:
             pairs.append((str(p["key"]), inner.get("string_value") if isinstance(inner, Mapping) else inner))
     else:
         _fail(origin, "parameters", f"{value!r} is not a mapping of names to values, for example {{weight: 2.0}}")
-    for key, _ in pairs:
+    for key, _value in pairs:
         if not key:
             _fail(origin, "parameters", "a parameter has an empty name")
     return [{"key": key, "value": {"string_value": _parameter_value(v)}} for key, v in pairs]

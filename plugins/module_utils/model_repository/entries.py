@@ -230,7 +230,8 @@ def files(model_entries: list[Mapping], found: Any = None) -> dict[str, Any]:
             downloads.append({"cache_file": entry["cache_file"], "rel": rel, "name": name})
     expected = sorted({x["rel"] for x in copies + templates + contents + downloads})
     dirs = {d for rel in expected for d in _parents(rel)}
-    dirs |= {d for a in archives for d in [*_parents(a["rel"] + "/x")]}
+    # an archive unpacks into its directory: that directory and its parents
+    dirs |= {d for a in archives for d in [*_parents(a["rel"]), a["rel"]]}
     return {
         "copies": copies,
         "templates": templates,

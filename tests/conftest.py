@@ -37,32 +37,38 @@ def system_state(node: str, timeout: float = 90) -> str:
     return state
 
 
+def start_node(image: str, prefix: str = "node", *docker_args: str) -> str:
+    """Start a systemd node container of the lab's image (named edgeai-test-<prefix>-<random>); the
+    caller removes it."""
+    name = f"edgeai-test-{prefix}-{uuid.uuid4().hex[:8]}"
+    docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        "edgeai.lab=1",
+        "--tmpfs",
+        "/run",
+        "--tmpfs",
+        "/run/lock",
+        "-v",
+        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+        *docker_args,
+        image,
+        "/sbin/init",
+    )
+    return name
+
+
 @pytest.fixture
 def node_factory(lab):
     """Start systemd node containers of the lab's image; all removed at teardown."""
     started: list[str] = []
 
     def start(prefix: str = "node", *docker_args: str) -> str:
-        name = f"edgeai-test-{prefix}-{uuid.uuid4().hex[:8]}"
-        docker(
-            "run",
-            "-d",
-            "--name",
-            name,
-            "--label",
-            "edgeai.lab=1",
-            "--tmpfs",
-            "/run",
-            "--tmpfs",
-            "/run/lock",
-            "-v",
-            "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-            *docker_args,
-            lab["NODE_IMAGE"],
-            "/sbin/init",
-        )
-        started.append(name)
-        return name
+        started.append(start_node(lab["NODE_IMAGE"], prefix, *docker_args))
+        return started[-1]
 
     yield start
     for name in started:

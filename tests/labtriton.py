@@ -118,3 +118,11 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def infer_linear(url: str, values: list[float]) -> list[float]:
+    """The lab model ``linear``'s answer for ``values`` (a batch of one-element inputs), over HTTP."""
+    body = {"inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [len(values), 1], "data": values}]}
+    answer = requests.post(f"{url}/v2/models/linear/infer", json=body, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["outputs"][0]["data"]

@@ -29,11 +29,17 @@ ANSIBLE_CFG.write_text(
 
 
 def run_module(
-    module: str, args: dict, check_mode: bool = False, diff: bool = False, env: dict[str, str] | None = None
+    module: str,
+    args: dict,
+    check_mode: bool = False,
+    diff: bool = False,
+    env: dict[str, str] | None = None,
+    interpreter: str = sys.executable,
 ) -> dict:
     """Run edgeai.inference.<module> through `ansible` (ad hoc, local) and return its result.
 
-    Secrets go in ``env`` (the modules' environment fallbacks), never in ``args``: those are argv."""
+    Secrets go in ``env`` (the modules' environment fallbacks), never in ``args``: those are argv.
+    ``interpreter`` is the Python the module runs with (this venv's by default)."""
     env = dict(os.environ, **(env or {}), ANSIBLE_CONFIG=str(ANSIBLE_CFG))
     argv = [
         str(REPO_ROOT / ".venv/bin/ansible"),
@@ -48,7 +54,7 @@ def run_module(
         json.dumps(args),
         # interpreter discovery here finds a broken pyenv shim: name the interpreter
         "-e",
-        f"ansible_python_interpreter={sys.executable}",
+        f"ansible_python_interpreter={interpreter}",
     ]
     if check_mode:
         argv.append("--check")

@@ -63,14 +63,18 @@ def delete(remove: Callable[..., Any], *args: str) -> None:
             raise
 
 
-def wait_for(what: str, predicate: Callable[[], Any], timeout: float = 60.0) -> Any:
+def wait_for(
+    what: str, predicate: Callable[[], Any], timeout: float = 60.0, detail: Callable[[], str] | None = None
+) -> Any:
+    """Poll ``predicate`` each second until it returns something true; fail naming ``what`` (and
+    ``detail()``, such as the lab's log tails) when ``timeout`` runs out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         last = predicate()
         if last:
             return last
         time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}" + (f"\n{detail()}" if detail else ""))
 
 
 def role_runner(

@@ -20,6 +20,7 @@ from collections import Counter
 import pytest
 import yaml
 
+from tests.conftest import docker, start_node
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -216,14 +217,8 @@ def playbook() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def outcome(lab, tmp_path_factory):
-    from tests.conftest import docker  # module scope: start the node here, not with the function-scoped factory
-
-    name = "edgeai-test-badinput"
-    docker("rm", "-f", name, check=False)
-    docker(
-        "run", "-d", "--name", name, "--label", "edgeai.lab=1", "--tmpfs", "/run", "--tmpfs", "/run/lock",
-        "--tmpfs", "/tmp", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", lab["NODE_IMAGE"], "/sbin/init",
-    )  # fmt: skip
+    # module scope: one node for every case, so not the function-scoped node_factory
+    name = start_node(lab["NODE_IMAGE"], "badinput", "--tmpfs", "/tmp")
     work = tmp_path_factory.mktemp("badinput")
     try:
         (work / "play.yml").write_text(yaml.safe_dump(playbook(), sort_keys=False))

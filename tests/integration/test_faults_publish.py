@@ -81,17 +81,6 @@ class PrivateMinio:
         return any((self.data / ".minio.sys" / "multipart").glob("*/*"))
 
 
-def infer_linear(values: list[float]) -> list[float]:
-    body = {"inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [len(values), 1], "data": values}]}
-    request = urllib.request.Request(
-        f"{TRITON_URL}/v2/models/linear/infer",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())["outputs"][0]["data"]
-
-
 @pytest.mark.timeout(900)
 def test_store_killed_mid_publish_then_rerun_completes(lab, tmp_path):
     minio = PrivateMinio(lab, tmp_path)
@@ -114,7 +103,7 @@ def test_store_killed_mid_publish_then_rerun_completes(lab, tmp_path):
             fault_env, TRITON_PORTS, tmp_path / "tritonserver.log", "--load-model=linear", bucket=BUCKET
         )
         labtriton.wait_ready(triton, TRITON_URL)
-        assert infer_linear([1, 2]) == [3, 5]
+        assert labtriton.infer_linear(TRITON_URL, [1, 2]) == [3, 5]
 
         # version 2: answers 100 more, and carries 600 MiB of extra data (multipart, a few seconds)
         version2 = repo / "linear" / "2"
@@ -149,7 +138,7 @@ def test_store_killed_mid_publish_then_rerun_completes(lab, tmp_path):
         assert f"127.0.0.1:{MINIO_PORT}" in message, message
 
         # Triton in EXPLICIT mode keeps serving version 1
-        assert infer_linear([1, 2]) == [3, 5]
+        assert labtriton.infer_linear(TRITON_URL, [1, 2]) == [3, 5]
         info = run_module("triton_server_info", {"url": TRITON_URL, "required_models": ["linear:1"]})
         assert info.get("failed") is not True, info
         assert "repository_error" in info and info["models"][0]["state"] == "READY", info
@@ -161,9 +150,11 @@ def test_store_killed_mid_publish_then_rerun_completes(lab, tmp_path):
         assert "linear/2/weights.bin" in rerun["added"] + rerun["modified"], rerun
         again = run_module("model_repository_sync", args, env=env)
         assert again["changed"] is False and again["bytes_uploaded"] == 0, again
-        loaded = run_module("triton_model", {"url": TRITON_URL, "name": "linear", "reload": True})
-        assert loaded.get("failed") is not True and loaded["changed"] is True, loaded
-        assert infer_linear([1, 2]) == [103, 105]
+        # version 2 carries 600 MiB that Triton reads from the store during the load: give the
+        # request more than the 10 s default, as a playbook loading a large model would
+        loaded = run_module("triton_model", {"url": TRITON_URL, "name": "linear", "reload": True, "timeout": 120})
+        assert loaded.get("failed") is not True and loaded["changed"] is True, loaded.get("msg", loaded)
+        assert labtriton.infer_linear(TRITON_URL, [1, 2]) == [103, 105]
     finally:
         if triton is not None:
             labtriton.stop(triton)

@@ -6,7 +6,6 @@ site it changes nothing) and end with it converged again, with no manual step.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -16,31 +15,13 @@ import pytest
 import yaml
 
 from tests.conftest import docker, system_state
-from tests.labenv import LAB_DIR, REPO_ROOT
+from tests.integration.labsite import PLAYBOOK_CMD, run_playbook, site_env
+from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
 
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 TRITON_NODE = "edgeai-lab-triton"
-
-
-def ansible_env() -> dict[str, str]:
-    env = dict(os.environ, EDGEAI_LAB_DIR=str(LAB_DIR), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
-    return env
-
-
-def playbook(name: str, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/lab", f"playbooks/{name}", *extra],
-        cwd=REPO_ROOT,
-        env=ansible_env(),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
 
 
 def recap(output: str) -> dict[str, tuple[int, ...]]:
@@ -51,7 +32,7 @@ def recap(output: str) -> dict[str, tuple[int, ...]]:
 def site(lab):
     if not lab.get("SITENODES"):
         pytest.fail("the lab's site nodes are not up: run make lab-up", pytrace=False)
-    first = playbook("site.yml")
+    first = run_playbook("site.yml")
     assert first.returncode == 0, first.stdout[-6000:]
     return lab
 
@@ -59,9 +40,9 @@ def site(lab):
 @pytest.mark.timeout(1800)
 def test_node_stopped_mid_site_is_reported_and_a_rerun_converges(site):
     proc = subprocess.Popen(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/lab", "playbooks/site.yml"],
+        [*PLAYBOOK_CMD, "playbooks/site.yml"],
         cwd=REPO_ROOT,
-        env=ansible_env(),
+        env=site_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -86,10 +67,10 @@ def test_node_stopped_mid_site_is_reported_and_a_rerun_converges(site):
     # the node returns: its services start at boot, and a re-run converges it with no manual step
     docker("start", TRITON_NODE)
     assert system_state(TRITON_NODE, timeout=120) in ("running", "degraded")
-    again = playbook("site.yml")
+    again = run_playbook("site.yml")
     assert again.returncode == 0, again.stdout[-6000:]
     assert all(r[3] == 0 and r[2] == 0 for r in recap(again.stdout).values()), recap(again.stdout)
-    proof = playbook("verify.yml")
+    proof = run_playbook("verify.yml")
     assert proof.returncode == 0, proof.stdout[-4000:]
 
 
@@ -103,7 +84,7 @@ def test_cluster_api_unreachable_fails_clearly_and_a_rerun_fixes_nothing_half_ap
     dead.chmod(0o600)
 
     started = time.monotonic()
-    broken = playbook("triton.yml", "-e", f"triton_kubeconfig={dead}")
+    broken = run_playbook("triton.yml", "-e", f"triton_kubeconfig={dead}")
     took = time.monotonic() - started
     assert broken.returncode != 0
     output = broken.stdout + broken.stderr
@@ -112,7 +93,7 @@ def test_cluster_api_unreachable_fails_clearly_and_a_rerun_fixes_nothing_half_ap
     summary = recap(broken.stdout)
     assert summary["localhost"][3] >= 1 and summary["localhost"][2] == 0, summary
 
-    fixed = playbook("triton.yml")
+    fixed = run_playbook("triton.yml")
     assert fixed.returncode == 0, fixed.stdout[-6000:]
     summary = recap(fixed.stdout)
     assert all(r[1] == 0 for r in summary.values()), f"the failed run half-applied something: {summary}"

@@ -5,16 +5,15 @@ Needs ``bash lab/lab.sh up k8s kwok`` (``make lab-up``); fails loudly otherwise.
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 
+from tests.integration.kube import absent, wait_for
 from tests.labenv import LAB_DIR, LabNotUp, lab_env
 
 pytestmark = pytest.mark.lab
@@ -41,15 +40,8 @@ def _log_tails(lines: int = 15) -> str:
     return "\n".join(out)
 
 
-def _wait(what: str, predicate: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(1)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{_log_tails()}")
+# The lab's smoke test waits longer than the role tests and shows the servers' logs when it gives up.
+_wait = partial(wait_for, timeout=90.0, detail=_log_tails)
 
 
 @pytest.fixture(scope="module")
@@ -75,19 +67,11 @@ def namespace(api: client.ApiClient) -> Iterator[str]:
     name = f"lab-k8s-{uuid.uuid4().hex[:8]}"
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     # Pods need the namespace's "default" ServiceAccount (made by the controllers).
-    _wait(f"ServiceAccount default in {name}", lambda: _exists(core.read_namespaced_service_account, "default", name))
+    _wait(
+        f"ServiceAccount default in {name}", lambda: not absent(core.read_namespaced_service_account, "default", name)
+    )
     yield name
     core.delete_namespace(name, propagation_policy="Foreground")
-
-
-def _exists(read: Callable[..., Any], *args: str) -> bool:
-    try:
-        read(*args)
-    except ApiException as exc:
-        if exc.status == 404:
-            return False
-        raise
-    return True
 
 
 def _pod_spec(gpu: bool) -> client.V1PodSpec:

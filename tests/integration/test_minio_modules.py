@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -27,8 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.client import MinioClient
-from tests.integration.conftest import ANSIBLE_CFG, run_module
-from tests.labenv import REPO_ROOT, read_env_file
+from tests.integration.conftest import run_module
+from tests.labenv import read_env_file
 
 pytestmark = pytest.mark.lab
 
@@ -366,27 +365,6 @@ def test_missing_sdk_fails_politely(conn, tmp_path):
     """On a Python without the minio package the module says what to install, no traceback as message."""
     bare = tmp_path / "bare-venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True, timeout=120)
-    proc = subprocess.run(
-        [
-            str(REPO_ROOT / ".venv/bin/ansible"),
-            "localhost",
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-m",
-            "edgeai.inference.minio_bucket",
-            "-a",
-            json.dumps({**conn, "name": "t-minio-never-made"}),
-            "-e",
-            f"ansible_python_interpreter={bare / 'bin/python'}",
-        ],
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CFG)),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    result = json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result = run_module("minio_bucket", {**conn, "name": "t-minio-never-made"}, interpreter=str(bare / "bin/python"))
     assert result.get("failed") is True
     assert result["msg"].startswith("Failed to import the required Python library (minio)"), result["msg"]

@@ -4,9 +4,7 @@ gets the new version's answer over HTTP and gRPC."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import urllib.request
 
 import pytest
 
@@ -19,15 +17,6 @@ PORTS = (18400, 18401, 18402)
 URL = f"http://127.0.0.1:{PORTS[0]}"
 BUCKET = "sync-triton"
 PREFIX = "repository"
-
-
-def infer_linear(values: list[float]) -> list[float]:
-    body = {"inputs": [{"name": "INPUT0", "datatype": "FP32", "shape": [len(values), 1], "data": values}]}
-    request = urllib.request.Request(
-        f"{URL}/v2/models/linear/infer", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        return json.loads(answer.read())["outputs"][0]["data"]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +49,7 @@ def published(lab, tmp_path_factory):
 def test_triton_serves_what_was_published_and_a_new_version_after_reload(published):
     info = run_module("triton_server_info", {"url": URL, "required_models": ["linear"]})
     assert info.get("failed") is not True, info
-    assert infer_linear([1, 2, -3.5]) == [3, 5, -6]
+    assert labtriton.infer_linear(URL, [1, 2, -3.5]) == [3, 5, -6]
 
     # version 2 of linear answers 100 more
     repo = published["repo"]
@@ -72,17 +61,19 @@ def test_triton_serves_what_was_published_and_a_new_version_after_reload(publish
     update = run_module("model_repository_sync", published["args"], env=published["env"])
     assert update["changed"] is True and update["added"] == ["linear/2/model.py"], update
     assert update["models_changed"] == ["linear"], update
-    assert infer_linear([1, 2, -3.5]) == [3, 5, -6], "EXPLICIT mode: the old version serves until a reload"
+    assert labtriton.infer_linear(URL, [1, 2, -3.5]) == [3, 5, -6], (
+        "EXPLICIT mode: the old version serves until a reload"
+    )
 
     same = run_module("triton_model", {"url": URL, "name": "linear"})
     assert same["changed"] is False, same
     reload = {"url": URL, "name": "linear", "reload": True}
     predicted = run_module("triton_model", reload, check_mode=True)
-    assert predicted["changed"] is True and infer_linear([1.0]) == [3.0], predicted
+    assert predicted["changed"] is True and labtriton.infer_linear(URL, [1.0]) == [3.0], predicted
     reloaded = run_module("triton_model", reload)
     assert reloaded["changed"] is True and reloaded["model"]["state"] == "READY", reloaded
     assert reloaded["model"]["version"] == "2", reloaded
-    assert infer_linear([1, 2, -3.5]) == [103, 105, 94]
+    assert labtriton.infer_linear(URL, [1, 2, -3.5]) == [103, 105, 94]
     info = run_module("triton_server_info", {"url": URL, "required_models": ["linear:2"]})
     assert info.get("failed") is not True, info
     probe = {

@@ -10,33 +10,18 @@ user's secret key. (No K3s token: the lab has no K3s, see README.)
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import docker
-from tests.labenv import LAB_DIR, REPO_ROOT, read_env_file
+from tests.integration.labsite import run_playbook
+from tests.labenv import LAB_DIR, read_env_file
 
 pytestmark = pytest.mark.lab
 
 NODES = ("edgeai-lab-minio", "edgeai-lab-triton")
-
-
-def site_run(*extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, EDGEAI_LAB_DIR=str(LAB_DIR), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
-    return subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/lab", "playbooks/site.yml", *extra],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +29,7 @@ def converged(lab):
     """The site converged at -vvv (from whatever state the site nodes are in), and its secrets."""
     if not lab.get("SITENODES"):
         pytest.fail("the lab's site nodes are not up: run make lab-up", pytrace=False)
-    result = site_run("-vvv", "--diff")
+    result = run_playbook("site.yml", "-vvv", "--diff")
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     root = read_env_file(LAB_DIR / "site" / "minio-root.env")
     kept = json.loads(docker("exec", NODES[0], "cat", "/etc/minio/credentials.json").stdout)

@@ -7,7 +7,13 @@ nothing to change (``--rounds`` times; the median is reported). The re-runs
 must report changed=0. Settings are stated with the results: forks, pipelining,
 strategy, fact gathering.
 
-Results: bench/results/scale.json, bench/results/scale.md, docs/scale.svg.
+``--strategy mitogen`` runs the same playbook under mitogen's ``mitogen_linear``
+strategy (the PyPI package mitogen, a dev dependency): one Python per host kept
+over one ``docker exec``, modules run in it. Mitogen takes over Ansible's
+``docker`` connection, so that variant reaches the nodes through ``docker``.
+
+Results: bench/results/<name>.json, bench/results/<name>.md, docs/<name>.svg
+(``--name``, default scale; make bench also writes scale-mitogen).
 """
 
 from __future__ import annotations
@@ -63,12 +69,23 @@ def busy_cpu_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def converge(inventory: Path, log: Path) -> tuple[float, dict[str, tuple[int, ...]]]:
+def strategy_env(strategy: str) -> dict[str, str]:
+    """The environment that selects the strategy: nothing for linear (Ansible's default)."""
+    if strategy == "linear":
+        return {}
+    import ansible_mitogen  # only this variant needs mitogen
+
+    plugins = Path(ansible_mitogen.__file__).resolve().parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def converge(inventory: Path, log: Path, strategy: str) -> tuple[float, dict[str, tuple[int, ...]]]:
     env = dict(
         os.environ,
         ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
         ANSIBLE_FORKS=str(FORKS),
         ANSIBLE_NOCOLOR="1",
+        **strategy_env(strategy),
     )
     started = time.perf_counter()
     proc = subprocess.run(
@@ -134,13 +151,22 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="no-op re-runs per count; the median is reported")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
     parser.add_argument(
+        "--strategy",
+        choices=("linear", "mitogen"),
+        default="linear",
+        help="linear (Ansible's own) or mitogen (mitogen_linear from the mitogen package)",
+    )
+    parser.add_argument(
         "--connection",
-        default="community.docker.docker",
-        help="how Ansible reaches the node containers: community.docker.docker (the docker CLI per command) "
-        "or community.docker.docker_api (the engine's API, no CLI process)",
+        help="how Ansible reaches the node containers: community.docker.docker (the docker CLI per command; "
+        "the default with --strategy linear), community.docker.docker_api (the engine's API, no CLI process) "
+        "or docker (the default with --strategy mitogen, which takes that connection over)",
     )
     parser.add_argument("--name", default="scale", help="results file stem (bench/results/<name>.md)")
     args = parser.parse_args()
+    if args.connection is None:
+        args.connection = "docker" if args.strategy == "mitogen" else "community.docker.docker"
+    strategy_env(args.strategy)  # mitogen missing fails here, before any container starts
     image = lab_env()["NODE_IMAGE"]
     work = Path(tempfile.mkdtemp(prefix="edgeai-scale-"))
     rows = []
@@ -163,13 +189,13 @@ def main() -> int:
                     }
                 )
             )
-            first, recap = converge(inventory, work / f"first-{count}.log")
+            first, recap = converge(inventory, work / f"first-{count}.log", args.strategy)
             assert len(recap) == count and all(r[2] == 0 and r[3] == 0 for r in recap.values()), recap
             noops = []
             cpu = []
             for round_no in range(args.rounds):
                 busy = busy_cpu_seconds()
-                seconds, recap = converge(inventory, work / f"noop-{count}-{round_no}.log")
+                seconds, recap = converge(inventory, work / f"noop-{count}-{round_no}.log", args.strategy)
                 cpu.append(busy_cpu_seconds() - busy)
                 changed = {h: r[1] for h, r in recap.items() if r[1]}
                 if changed:
@@ -190,7 +216,11 @@ def main() -> int:
                     "cpu_ms_per_host_task": round(statistics.median(cpu) / (tasks * count) * 1000),
                 }
             )
-            print(f"bench: {count} node(s): first {first:.1f}s, no-op {noop:.1f}s ({tasks} tasks/host)", flush=True)
+            print(
+                f"bench: {count} node(s), strategy {args.strategy}: first {first:.1f}s, no-op {noop:.1f}s "
+                f"({tasks} tasks/host)",
+                flush=True,
+            )
         finally:
             for name in names:
                 docker("rm", "-f", name, check=False)
@@ -198,12 +228,23 @@ def main() -> int:
     base = rows[0]["noop_rerun_s"]
     for row in rows:
         row["noop_ratio_to_1"] = round(row["noop_rerun_s"] / base, 2)
+    if args.strategy == "mitogen":
+        import mitogen  # only this variant needs mitogen
+
+        strategy = "mitogen_linear (mitogen " + ".".join(str(v) for v in mitogen.__version__) + ")"
+        pipelining = "n/a under mitogen (one Python per host over one docker exec; modules run in it)"
+    else:
+        strategy = "linear"
+        pipelining = "ansible.cfg pipelining=true (modules run through docker exec with stdin)"
+    reproduce = ".venv/bin/python -m bench.scale_bench" + (
+        f" --strategy {args.strategy} --name {args.name}" if args.strategy != "linear" else ""
+    )
     meta = {
         "playbook": "bench/scale-site.yml (node_base, nfs_client)",
         "forks": FORKS,
         "connection": args.connection,
-        "pipelining": "ansible.cfg pipelining=true (modules run through docker exec with stdin)",
-        "strategy": "linear",
+        "pipelining": pipelining,
+        "strategy": strategy,
         "facts": "gathered every run (gathering=smart, no fact cache)",
         "cpus": os.cpu_count(),
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -217,7 +258,7 @@ def main() -> int:
         f"{meta['playbook']}; connection {meta['connection']}; forks {FORKS}; {meta['pipelining']}; "
         f"strategy {meta['strategy']}; "
         f"facts {meta['facts']}; {meta['cpus']} CPUs; {meta['when']}. Reproduce: `make bench` "
-        "(or `.venv/bin/python -m bench.scale_bench`).",
+        f"(or `{reproduce}`).",
         "",
         "| nodes | first converge s | no-op re-run s (median) | no-op ratio to 1 node | tasks per host "
         "| no-op s per task | no-op CPU s (machine) | CPU ms per host and task |",

@@ -61,3 +61,7 @@ class MinioUnreachable(MinioError):
 
 class MinioAuthError(MinioError):
     """MinIO refused the credentials: unknown access key, wrong secret key, or not allowed."""
+
+
+class DebError(EdgeAIError):
+    """dpkg cannot answer: not a Debian host (no dpkg-query), or dpkg-query failed."""

@@ -35,19 +35,22 @@ def run_module(
     diff: bool = False,
     env: dict[str, str] | None = None,
     interpreter: str = sys.executable,
+    host: str = "localhost",
+    connection: str = "local",
 ) -> dict:
     """Run edgeai.inference.<module> through `ansible` (ad hoc, local) and return its result.
 
     Secrets go in ``env`` (the modules' environment fallbacks), never in ``args``: those are argv.
-    ``interpreter`` is the Python the module runs with (this venv's by default)."""
+    ``interpreter`` is the Python the module runs with (this venv's by default). ``host`` and
+    ``connection`` run it elsewhere, a node container through community.docker.docker for one."""
     env = dict(os.environ, **(env or {}), ANSIBLE_CONFIG=str(ANSIBLE_CFG))
     argv = [
         str(REPO_ROOT / ".venv/bin/ansible"),
-        "localhost",
+        host,
         "-i",
-        "localhost,",
+        f"{host},",
         "-c",
-        "local",
+        connection,
         "-m",
         f"edgeai.inference.{module}",
         "-a",
@@ -65,7 +68,7 @@ def run_module(
         report = json.loads(proc.stdout)
     except ValueError:
         pytest.fail(f"no JSON from ansible (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return report["plays"][0]["tasks"][0]["hosts"][host]
 
 
 @pytest.fixture(scope="session")

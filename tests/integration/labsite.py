@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+
+import pytest
 
 from tests.labenv import LAB_DIR, REPO_ROOT
 
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 PLAYBOOK_CMD = [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/lab"]
 
 
@@ -29,3 +33,17 @@ def run_playbook(name: str, *extra: str) -> subprocess.CompletedProcess:
         timeout=1800,
         check=False,
     )
+
+
+def recap(output: str) -> dict[str, tuple[int, ...]]:
+    """The play recap per host: (ok, changed, unreachable, failed)."""
+    return {m[0]: tuple(int(x) for x in m[1:]) for m in RECAP.findall(output)}
+
+
+def converge_site(lab: dict[str, str]) -> dict[str, str]:
+    """site.yml on the lab's site (it changes nothing on a converged one); fails the test when it fails."""
+    if not lab.get("SITENODES"):
+        pytest.fail("the lab's site nodes are not up: run make lab-up", pytrace=False)
+    first = run_playbook("site.yml")
+    assert first.returncode == 0, first.stdout[-6000:]
+    return lab

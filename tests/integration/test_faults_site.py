@@ -6,7 +6,6 @@ site it changes nothing) and end with it converged again, with no manual step.
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -15,26 +14,17 @@ import pytest
 import yaml
 
 from tests.conftest import docker, system_state
-from tests.integration.labsite import PLAYBOOK_CMD, run_playbook, site_env
+from tests.integration.labsite import PLAYBOOK_CMD, converge_site, recap, run_playbook, site_env
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
 
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 TRITON_NODE = "edgeai-lab-triton"
-
-
-def recap(output: str) -> dict[str, tuple[int, ...]]:
-    return {m[0]: tuple(int(x) for x in m[1:]) for m in RECAP.findall(output)}
 
 
 @pytest.fixture(scope="module")
 def site(lab):
-    if not lab.get("SITENODES"):
-        pytest.fail("the lab's site nodes are not up: run make lab-up", pytrace=False)
-    first = run_playbook("site.yml")
-    assert first.returncode == 0, first.stdout[-6000:]
-    return lab
+    return converge_site(lab)
 
 
 @pytest.mark.timeout(1800)

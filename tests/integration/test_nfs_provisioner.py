@@ -247,3 +247,25 @@ def test_a_dropped_node_selector_is_removed_from_the_cluster(api, names, run_rol
     unpinned = run_role()
     assert unpinned.rc == 0 and unpinned.changed == 1, unpinned.output[-6000:]
     assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector is None
+
+
+def test_state_absent_predicts_removes_everything_and_a_rerun_changes_nothing(api, names, run_role, converged):
+    """Last in this file: it removes what the tests above converged (playbooks/reset.yml runs it so)."""
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    rbac, storage = client.RbacAuthorizationV1Api(api), client.StorageV1Api(api)
+    check = run_role("--check", "--diff", nfs_provisioner_state="absent")
+    assert check.rc == 0 and check.changed == 2, check.output[-6000:]
+    assert not absent(apps.read_namespaced_deployment, DEPLOYMENT, names.namespace), "check mode deleted it"
+
+    gone = run_role(nfs_provisioner_state="absent")
+    assert gone.rc == 0 and gone.changed == check.changed, gone.output[-6000:]
+    assert absent(core.read_namespaced_persistent_volume_claim, PVC, names.pvc_namespace)
+    assert absent(core.read_namespace, names.namespace)
+    assert absent(storage.read_storage_class, names.storage_class)
+    assert absent(rbac.read_cluster_role, names.cluster_role)
+    assert absent(rbac.read_cluster_role_binding, names.cluster_role)
+    # the claim's own namespace is not the provisioner's to delete
+    assert not absent(core.read_namespace, names.pvc_namespace)
+
+    again = run_role(nfs_provisioner_state="absent")
+    assert again.rc == 0 and again.changed == 0, again.output[-6000:]

@@ -91,6 +91,16 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
         ("minio_url", "https://"),
     ),
     ("minio", "port not a number", {"minio_port": "ninety"}, ("minio_port", "int")),
+    ("minio", "unknown state", {"minio_state": "removed"}, ("minio_state", "present, absent")),
+    ("minio", "purge not a boolean", {"minio_state": "absent", "minio_purge": "everything"}, ("minio_purge", "bool")),
+    ("triton", "unknown state", {"triton_state": "stopped"}, ("triton_state", "present, absent")),
+    ("nfs_server", "unknown state", {"nfs_server_state": "off"}, ("nfs_server_state", "present, absent")),
+    (
+        "nfs_provisioner",
+        "unknown state",
+        {"nfs_provisioner_state": "gone"},
+        ("nfs_provisioner_state", "present, absent"),
+    ),
     (
         "minio",
         "key without certificate",

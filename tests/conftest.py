@@ -25,6 +25,11 @@ def docker(*argv: str, check: bool = True, timeout: int = 600) -> subprocess.Com
     return subprocess.run(["docker", *argv], check=check, capture_output=True, text=True, timeout=timeout)
 
 
+def node_path_exists(node: str, path: str) -> bool:
+    """Whether ``path`` exists in the node container."""
+    return docker("exec", node, "test", "-e", path, check=False).returncode == 0
+
+
 def system_state(node: str, timeout: float = 90) -> str:
     """Poll systemd in a node container until it settles (running/degraded) or time runs out."""
     deadline = time.monotonic() + timeout

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests import labtriton
+from tests.integration.labsite import converge_site
 from tests.labenv import REPO_ROOT
 
 PORTS = (18300, 18301, 18302)
@@ -69,6 +70,12 @@ def run_module(
     except ValueError:
         pytest.fail(f"no JSON from ansible (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return report["plays"][0]["tasks"][0]["hosts"][host]
+
+
+@pytest.fixture(scope="module")
+def converged_site(lab):
+    """The lab's site as site.yml makes it (a no-op on a converged one), once per test module."""
+    return converge_site(lab)
 
 
 @pytest.fixture(scope="session")

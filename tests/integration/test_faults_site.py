@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import docker, system_state
-from tests.integration.labsite import PLAYBOOK_CMD, converge_site, recap, run_playbook, site_env
+from tests.integration.labsite import PLAYBOOK_CMD, recap, run_playbook, site_env
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
@@ -22,13 +22,8 @@ pytestmark = pytest.mark.lab
 TRITON_NODE = "edgeai-lab-triton"
 
 
-@pytest.fixture(scope="module")
-def site(lab):
-    return converge_site(lab)
-
-
 @pytest.mark.timeout(1800)
-def test_node_stopped_mid_site_is_reported_and_a_rerun_converges(site):
+def test_node_stopped_mid_site_is_reported_and_a_rerun_converges(converged_site):
     proc = subprocess.Popen(
         [*PLAYBOOK_CMD, "playbooks/site.yml"],
         cwd=REPO_ROOT,
@@ -65,8 +60,8 @@ def test_node_stopped_mid_site_is_reported_and_a_rerun_converges(site):
 
 
 @pytest.mark.timeout(1200)
-def test_cluster_api_unreachable_fails_clearly_and_a_rerun_fixes_nothing_half_applied(site, tmp_path):
-    kubeconfig = yaml.safe_load(Path(site["KUBECONFIG"]).read_text())
+def test_cluster_api_unreachable_fails_clearly_and_a_rerun_fixes_nothing_half_applied(converged_site, tmp_path):
+    kubeconfig = yaml.safe_load(Path(converged_site["KUBECONFIG"]).read_text())
     for cluster in kubeconfig["clusters"]:
         cluster["cluster"]["server"] = "https://127.0.0.1:6449"  # nothing listens there
     dead = tmp_path / "kubeconfig"

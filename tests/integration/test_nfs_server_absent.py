@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import docker, system_state
+from tests.conftest import docker, node_path_exists, system_state
 from tests.integration.labsite import recap
 from tests.labenv import REPO_ROOT
 
@@ -64,10 +64,6 @@ def converge(node: str, work, *flags: str, **role_vars) -> tuple[int, int, str]:
     return proc.returncode, summary[node][1], output
 
 
-def exists(node: str, path: str) -> bool:
-    return docker("exec", node, "test", "-e", path, check=False).returncode == 0
-
-
 @pytest.mark.timeout(1200)
 @pytest.mark.parametrize("implementation", ["kernel", "ganesha"])
 def test_absent_withdraws_the_export_and_purge_removes_the_directory(node_factory, tmp_path, implementation):
@@ -114,18 +110,18 @@ def test_absent_withdraws_the_export_and_purge_removes_the_directory(node_factor
     else:
         assert rc == 0 and done == predicted and handler not in out, (predicted, done, out[-4000:])
     if implementation == "kernel":
-        assert not exists(node, "/etc/exports.d/edgeai.exports")
+        assert not node_path_exists(node, "/etc/exports.d/edgeai.exports")
         assert EXPORT not in docker("exec", node, "cat", "/var/lib/nfs/etab").stdout
     else:
         for query in ("is-active", "is-enabled"):
             state = docker("exec", node, "systemctl", query, "nfs-ganesha", check=False).stdout.strip()
             assert state in ("inactive", "disabled"), (query, state)
-        assert not exists(node, "/etc/ganesha/edgeai-exports.conf")
-    assert exists(node, f"{EXPORT}/model.onnx"), "the models went without nfs_server_purge"
+        assert not node_path_exists(node, "/etc/ganesha/edgeai-exports.conf")
+    assert node_path_exists(node, f"{EXPORT}/model.onnx"), "the models went without nfs_server_purge"
 
     rc, again, out = converge(node, work, nfs_server_state="absent", **settings)
     assert rc == 0 and again == 0, out[-4000:]
 
     rc, purged, out = converge(node, work, nfs_server_state="absent", nfs_server_purge=True, **settings)
     assert rc == 0 and purged == 1, out[-4000:]
-    assert not exists(node, EXPORT)
+    assert not node_path_exists(node, EXPORT)

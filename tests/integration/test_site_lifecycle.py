@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from tests.conftest import docker
+from tests.conftest import docker, node_path_exists
 from tests.integration.kube import absent, api_client
-from tests.integration.labsite import converge_site, recap, run_playbook
+from tests.integration.labsite import recap, run_playbook
 from tests.labenv import LAB_DIR
 
 pytestmark = pytest.mark.lab
@@ -23,15 +23,6 @@ NEW_IMAGE = "nvcr.io/nvidia/tritonserver:24.05-py3"
 # A setting of the host service that changes its unit, so the upgrade restarts it.
 NEW_ARGS = '{"triton_extra_args": ["--log-info=true"]}'
 CONFIRM = ("-e", "edgeai_reset_confirm=yes")
-
-
-@pytest.fixture(scope="module")
-def site(lab):
-    return converge_site(lab)
-
-
-def exists(node: str, path: str) -> bool:
-    return docker("exec", node, "test", "-e", path, check=False).returncode == 0
 
 
 def unit_text(node: str, unit: str) -> str:
@@ -53,8 +44,8 @@ def assert_answers(output: str) -> None:
 
 
 @pytest.mark.timeout(1800)
-def test_upgrade_rolls_each_part_proves_it_and_a_rerun_changes_nothing(site):
-    apps = client.AppsV1Api(api_client(site))
+def test_upgrade_rolls_each_part_proves_it_and_a_rerun_changes_nothing(converged_site):
+    apps = client.AppsV1Api(api_client(converged_site))
     old_image = deployment_image(apps)
     assert old_image != NEW_IMAGE
 
@@ -86,8 +77,8 @@ def test_upgrade_rolls_each_part_proves_it_and_a_rerun_changes_nothing(site):
 
 
 @pytest.mark.timeout(900)
-def test_upgrade_refuses_an_unhealthy_site_before_touching_it(site):
-    apps = client.AppsV1Api(api_client(site))
+def test_upgrade_refuses_an_unhealthy_site_before_touching_it(converged_site):
+    apps = client.AppsV1Api(api_client(converged_site))
     image = deployment_image(apps)
     docker("exec", TRITON_NODE, "systemctl", "stop", "tritonserver")
     try:
@@ -105,8 +96,8 @@ def test_upgrade_refuses_an_unhealthy_site_before_touching_it(site):
 
 
 @pytest.mark.timeout(900)
-def test_a_host_that_fails_its_upgrade_stops_the_roll_before_the_cluster(site):
-    apps = client.AppsV1Api(api_client(site))
+def test_a_host_that_fails_its_upgrade_stops_the_roll_before_the_cluster(converged_site):
+    apps = client.AppsV1Api(api_client(converged_site))
     image = deployment_image(apps)
     broken = '{"triton_extra_args": ["--no-such-flag"], "triton_wait_timeout": 20}'
     up = run_playbook("upgrade.yml", "-e", f"triton_deployment_image={NEW_IMAGE}", "-e", broken)
@@ -123,22 +114,22 @@ def test_a_host_that_fails_its_upgrade_stops_the_roll_before_the_cluster(site):
     assert proof.returncode == 0, proof.stdout[-4000:]
 
 
-def assert_removed(site) -> None:
+def assert_removed(lab: dict[str, str]) -> None:
     """What reset.yml removes, on the nodes and on the cluster."""
-    core = client.CoreV1Api(api_client(site))
+    core = client.CoreV1Api(api_client(lab))
     assert absent(core.read_namespace, "edgeai"), "the Triton namespace is still there"
     for path in ("/etc/systemd/system/tritonserver.service", "/etc/default/tritonserver", "/opt/tritonserver"):
-        assert not exists(TRITON_NODE, path), path
+        assert not node_path_exists(TRITON_NODE, path), path
     assert docker("exec", TRITON_NODE, "id", "triton", check=False).returncode != 0
     for path in ("/etc/systemd/system/minio.service", "/etc/default/minio", "/usr/local/bin/minio"):
-        assert not exists(MINIO_NODE, path), path
+        assert not node_path_exists(MINIO_NODE, path), path
     for node, unit in ((TRITON_NODE, "tritonserver"), (MINIO_NODE, "minio")):
         state = docker("exec", node, "systemctl", "is-active", unit, check=False).stdout.strip()
         assert state in ("inactive", "unknown"), (node, unit, state)
 
 
 @pytest.mark.timeout(1800)
-def test_reset_asks_first_predicts_removes_keeps_the_data_and_site_brings_it_back(site):
+def test_reset_asks_first_predicts_removes_keeps_the_data_and_site_brings_it_back(converged_site):
     refused = run_playbook("reset.yml")
     assert refused.returncode != 0
     assert "-e edgeai_reset_confirm=yes" in refused.stdout, refused.stdout[-3000:]
@@ -147,16 +138,16 @@ def test_reset_asks_first_predicts_removes_keeps_the_data_and_site_brings_it_bac
     check = run_playbook("reset.yml", *CONFIRM, "--check", "--diff")
     assert check.returncode == 0, check.stdout[-6000:]
     predicted = changed(check.stdout)
-    assert exists(TRITON_NODE, "/etc/systemd/system/tritonserver.service"), "check mode removed something"
+    assert node_path_exists(TRITON_NODE, "/etc/systemd/system/tritonserver.service"), "check mode removed something"
 
     reset = run_playbook("reset.yml", *CONFIRM)
     assert reset.returncode == 0, reset.stdout[-6000:]
     assert changed(reset.stdout) == predicted
     assert all(n >= 1 for n in predicted.values()), predicted
-    assert_removed(site)
+    assert_removed(converged_site)
     # kept: the stored models, MinIO's credentials and TLS material
-    assert exists(MINIO_NODE, "/var/lib/minio/data/models/linear/config.pbtxt")
-    assert exists(MINIO_NODE, "/etc/minio/credentials.json")
+    assert node_path_exists(MINIO_NODE, "/var/lib/minio/data/models/linear/config.pbtxt")
+    assert node_path_exists(MINIO_NODE, "/etc/minio/credentials.json")
 
     again = run_playbook("reset.yml", *CONFIRM)
     assert again.returncode == 0, again.stdout[-6000:]
@@ -170,16 +161,16 @@ def test_reset_asks_first_predicts_removes_keeps_the_data_and_site_brings_it_bac
 
 
 @pytest.mark.timeout(1800)
-def test_reset_purge_removes_the_data_and_secrets_and_site_starts_afresh(site):
+def test_reset_purge_removes_the_data_and_secrets_and_site_starts_afresh(converged_site):
     purge = ("-e", "edgeai_reset_purge=true")
     ca_before = docker("exec", MINIO_NODE, "cat", "/etc/minio/certs/CAs/ca.crt").stdout.strip()
     assert ca_before in docker("exec", MINIO_NODE, "cat", "/etc/ssl/certs/ca-certificates.crt").stdout
 
     reset = run_playbook("reset.yml", *CONFIRM, *purge)
     assert reset.returncode == 0, reset.stdout[-6000:]
-    assert_removed(site)
+    assert_removed(converged_site)
     for path in ("/var/lib/minio/data", "/etc/minio", "/usr/local/share/ca-certificates/edgeai-minio-ca.crt"):
-        assert not exists(MINIO_NODE, path), path
+        assert not node_path_exists(MINIO_NODE, path), path
     # the node no longer trusts the purged CA: it left the system bundle too
     assert ca_before not in docker("exec", MINIO_NODE, "cat", "/etc/ssl/certs/ca-certificates.crt").stdout
     assert docker("exec", MINIO_NODE, "id", "minio", check=False).returncode != 0
@@ -193,7 +184,7 @@ def test_reset_purge_removes_the_data_and_secrets_and_site_starts_afresh(site):
 
     fresh = run_playbook("site.yml")
     assert fresh.returncode == 0, fresh.stdout[-6000:]
-    assert exists(MINIO_NODE, "/var/lib/minio/data/models/linear/config.pbtxt")
+    assert node_path_exists(MINIO_NODE, "/var/lib/minio/data/models/linear/config.pbtxt")
     proof = run_playbook("verify.yml")
     assert proof.returncode == 0, proof.stdout[-4000:]
     assert_answers(proof.stdout)

@@ -3,8 +3,8 @@
 # kwok ($LAB_CACHE/bin/kwok-$KWOK_VERSION/kwok, built by lab/build.sh kwok) plays
 # the kubelet of every Node annotated kwok.x-k8s.io/node=fake: nodes turn Ready
 # (leases renewed), pods bound to them turn Running/Ready. The nodes are
-# lab/kwok/nodes.yaml: jetson-0/1 (arm64, one nvidia.com/gpu each) and gpu-0/1
-# (amd64, four each). Stages: kwok's own defaults (the set kwokctl uses: node/fast,
+# lab/kwok/nodes.yaml: gpu-0/1 (amd64, four nvidia.com/gpu each); no Jetson node,
+# the k3s role joins those. Stages: kwok's own defaults (the set kwokctl uses: node/fast,
 # node/heartbeat-with-lease, pod/fast), read from the pinned kwok module in the
 # Go module cache, not copied into this repository. Needs the "k8s" part up.
 
@@ -29,7 +29,7 @@ _kwok_stages() {
   mv "$KWOK_STAGES_FILE.tmp" "$KWOK_STAGES_FILE"
 }
 KWOK_ENV="$LAB_DIR/env.d/kwok.env"
-KWOK_NODES=(jetson-0 jetson-1 gpu-0 gpu-1)
+KWOK_NODES=(gpu-0 gpu-1)
 
 _kwok_kubectl() { "$REPO_ROOT/.venv/bin/kubectl" --kubeconfig="$LAB_DIR/kube/kubeconfig" --request-timeout=10s "$@"; }
 

@@ -14,7 +14,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,3 +113,66 @@ def role_runner(
         return Run(rc=proc.returncode, changed=int(recap[2]), failed=int(recap[4]), output=output)
 
     return run
+
+
+# Jetson boards as a test's own simulated nodes: the lab makes no Jetson node (the k3s role joins
+# real ones, and labels them), so a test of another role that needs Jetson-like nodes registers
+# these itself, kwok keeps them Ready, and the test removes them afterwards.
+FIXTURE_JETSONS = ("jetson-0", "jetson-1")
+
+
+def _fixture_jetson(name: str) -> client.V1Node:
+    resources = {"cpu": "8", "memory": "32Gi", "pods": "110", "nvidia.com/gpu": "1"}
+    return client.V1Node(
+        metadata=client.V1ObjectMeta(
+            name=name,
+            annotations={"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            labels={
+                "type": "kwok",
+                "edgeai.io/test-fixture": "simulated-jetson",
+                "kubernetes.io/arch": "arm64",
+                "kubernetes.io/os": "linux",
+                "kubernetes.io/hostname": name,
+                "edgeai.io/accelerator": "jetson",
+            },
+        ),
+        status=client.V1NodeStatus(
+            capacity=resources,
+            allocatable=resources,
+            node_info=client.V1NodeSystemInfo(
+                architecture="arm64",
+                operating_system="linux",
+                os_image="Ubuntu 22.04 (L4T, simulated by a test fixture)",
+                machine_id=f"fixture-{name}",
+                system_uuid=f"fixture-{name}",
+                boot_id=f"fixture-{name}",
+                kernel_version="5.15.148-tegra",
+                container_runtime_version="kwok://simulated",
+                kubelet_version="kwok-v0.8.0",
+                kube_proxy_version="kwok-v0.8.0",
+            ),
+        ),
+    )
+
+
+@contextmanager
+def simulated_jetson_nodes(api: client.ApiClient) -> Iterator[set[str]]:
+    """Register the fixture Jetson nodes (kwok-managed), wait until they are Ready, remove them after."""
+    core = client.CoreV1Api(api)
+    for name in FIXTURE_JETSONS:
+        try:
+            core.create_node(_fixture_jetson(name))
+        except ApiException as exc:
+            if exc.status != 409:  # left by an interrupted run: reuse it
+                raise
+
+    def ready() -> bool:
+        nodes = [core.read_node(name) for name in FIXTURE_JETSONS]
+        return all(any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []) for n in nodes)
+
+    wait_for("the test's simulated Jetson nodes Ready (kwok)", ready, timeout=60)
+    try:
+        yield set(FIXTURE_JETSONS)
+    finally:
+        for name in FIXTURE_JETSONS:
+            delete(core.delete_node, name)

@@ -24,6 +24,7 @@ from tests.conftest import docker, start_node
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
+K3S_BAD_DIR = REPO_ROOT / ".lab" / "badinput-k3s"
 
 # (role, case id, variables, words the message must contain)
 CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
@@ -188,7 +189,83 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
         ("jetson_container_engine", "docker, containerd"),
     ),
     ("jetson", "swap size not a number", {"jetson_swap_file_size_mb": "big"}, ("jetson_swap_file_size_mb", "int")),
+    # k3s: "ungrouped" holds the test node, so it stands as the first server (or as an agent);
+    # group k3s_server holds a server that is never contacted.
+    ("k3s", "unknown state", {"k3s_state": "gone"}, ("k3s_state", "present, absent")),
+    (
+        "k3s",
+        "the tutorial's token",
+        {"k3s_server_group": "ungrouped", "k3s_token": "jetsonmate"},
+        ("k3s_token", "published", "openssl rand"),
+    ),
+    ("k3s", "short token", {"k3s_server_group": "ungrouped", "k3s_token": "0123456789"}, ("k3s_token", "16")),
+    (
+        "k3s",
+        "agents with no server",
+        {"k3s_agent_group": "ungrouped", "k3s_server_group": "no_such_group"},
+        ("k3s_server_group", "no host"),
+    ),
+    (
+        "k3s",
+        "server-only key for an agent",
+        {"k3s_agent_group": "ungrouped", "k3s_agent_config": {"disable": ["traefik"]}},
+        ("k3s_agent_config", "disable", "k3s_server_config"),
+    ),
+    (
+        "k3s",
+        "unquoted kubeconfig mode",
+        {"k3s_server_group": "ungrouped", "k3s_write_kubeconfig_mode": 644},
+        ("k3s_write_kubeconfig_mode", "quote"),
+    ),
+    (
+        "k3s",
+        "unsupported architecture",
+        {"k3s_server_group": "ungrouped", "ansible_architecture": "ppc64le"},
+        ("ppc64le", "k3s-arm64", "k3s-armhf"),
+    ),
+    (
+        "k3s",
+        "version not a release tag",
+        {"k3s_server_group": "ungrouped", "k3s_version": "stable"},
+        ("k3s_version", "v1.34.4+k3s1"),
+    ),
+    (
+        "k3s",
+        "air-gapped asset missing",
+        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(K3S_BAD_DIR / "empty")},
+        ("does not exist on the controller",),
+    ),
+    (
+        "k3s",
+        "air-gapped checksum mismatch",
+        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(K3S_BAD_DIR / "mismatch")},
+        ("has sha256", "Nothing was installed"),
+    ),
+    (
+        "k3s",
+        "air-gapped checksum missing",
+        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(K3S_BAD_DIR / "nosum")},
+        ("has no line for k3s",),
+    ),
+    ("artifact", "no source", {"artifact_dest": "/tmp/artifact"}, ("artifact_url", "artifact_src")),
+    (
+        "artifact",
+        "no checksum",
+        {"artifact_dest": "/tmp/artifact", "artifact_url": "http://192.0.2.1/file"},
+        ("artifact_sha256", "artifact_checksum_file_url"),
+    ),
 ]
+
+
+def k3s_bad_assets() -> None:
+    """Controller folders of the air-gapped k3s cases: no asset; a wrong sum; no line for the asset."""
+    for case in ("empty", "mismatch", "nosum"):
+        (K3S_BAD_DIR / case).mkdir(parents=True, exist_ok=True)
+    for case in ("mismatch", "nosum"):
+        (K3S_BAD_DIR / case / "k3s").write_text("#!/bin/sh\necho not k3s\n")
+    (K3S_BAD_DIR / "empty" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s\n")
+    (K3S_BAD_DIR / "mismatch" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s\n")
+    (K3S_BAD_DIR / "nosum" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s-arm64\n")
 
 
 def playbook() -> list[dict]:
@@ -229,12 +306,14 @@ def playbook() -> list[dict]:
 def outcome(lab, tmp_path_factory):
     # module scope: one node for every case, so not the function-scoped node_factory
     name = start_node(lab["NODE_IMAGE"], "badinput", "--tmpfs", "/tmp")
+    k3s_bad_assets()
     work = tmp_path_factory.mktemp("badinput")
     try:
         (work / "play.yml").write_text(yaml.safe_dump(playbook(), sort_keys=False))
         inventory = {
             "all": {
                 "hosts": {"node": {"ansible_connection": "community.docker.docker", "ansible_host": name}},
+                "children": {"k3s_server": {"hosts": {"k3s-never-contacted": {"ansible_host": "192.0.2.1"}}}},
                 "vars": {
                     "ansible_python_interpreter": "/usr/bin/python3",
                     "nfs_provisioner_kubeconfig": lab["KUBECONFIG"],

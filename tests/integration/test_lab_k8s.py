@@ -13,17 +13,15 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from tests.integration.kube import absent, wait_for
+from tests.integration.kube import absent, simulated_jetson_nodes, wait_for
 from tests.labenv import LAB_DIR, LabNotUp, lab_env
 
 pytestmark = pytest.mark.lab
 
-JETSONS = {"jetson-0", "jetson-1"}
 GPU_SERVERS = {"gpu-0", "gpu-1"}
-EXPECTED = {
-    **{n: ("arm64", "jetson") for n in JETSONS},
-    **{n: ("amd64", "nvidia-gpu") for n in GPU_SERVERS},
-}
+# The lab's own nodes: x86 GPU servers only. Jetsons come from the k3s role; the Jetson tests here
+# register the shared fixture nodes (tests/integration/kube.py) and say so.
+EXPECTED = {n: ("amd64", "nvidia-gpu") for n in GPU_SERVERS}
 JETSON_SELECTOR = {"edgeai.io/accelerator": "jetson"}
 # kwok never pulls images: any reference will do, none is fetched.
 IMAGE = "registry.invalid/edgeai/pause:3.10"
@@ -62,6 +60,13 @@ def api() -> client.ApiClient:
 
 
 @pytest.fixture(scope="module")
+def jetsons(api: client.ApiClient) -> Iterator[set[str]]:
+    """This module's own simulated Jetson nodes (a test fixture, not the lab's)."""
+    with simulated_jetson_nodes(api) as names:
+        yield names
+
+
+@pytest.fixture(scope="module")
 def namespace(api: client.ApiClient) -> Iterator[str]:
     core = client.CoreV1Api(api)
     name = f"lab-k8s-{uuid.uuid4().hex[:8]}"
@@ -91,7 +96,15 @@ def _ready(node: client.V1Node) -> bool:
     return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
 
-def test_four_ready_nodes_with_accelerator_labels(api: client.ApiClient) -> None:
+def test_the_lab_makes_only_gpu_servers_no_jetson(api: client.ApiClient) -> None:
+    """The lab pre-makes no Jetson node and labels none: that is the k3s role's job."""
+    core = client.CoreV1Api(api)
+    jetsons = core.list_node(label_selector="edgeai.io/accelerator=jetson").items
+    fixtures = [n.metadata.name for n in jetsons if n.metadata.labels.get("edgeai.io/test-fixture")]
+    assert [n.metadata.name for n in jetsons] == fixtures, "a Jetson node the lab made (not a test fixture)"
+
+
+def test_ready_gpu_servers_with_accelerator_labels(api: client.ApiClient) -> None:
     core = client.CoreV1Api(api)
     nodes = {n.metadata.name: n for n in core.list_node().items}
     assert set(EXPECTED) <= set(nodes), f"lab nodes missing: {sorted(set(EXPECTED) - set(nodes))}"
@@ -101,14 +114,11 @@ def test_four_ready_nodes_with_accelerator_labels(api: client.ApiClient) -> None
         labels = node.metadata.labels
         assert labels.get("kubernetes.io/arch") == arch, labels
         assert labels.get("edgeai.io/accelerator") == accelerator, labels
-        gpus = "4" if name in GPU_SERVERS else "1"
-        assert node.status.allocatable.get("nvidia.com/gpu") == gpus, node.status.allocatable
-        assert node.status.capacity.get("nvidia.com/gpu") == gpus, node.status.capacity
-    ready = [n for n in nodes.values() if _ready(n)]
-    assert len(ready) == 4, f"expected 4 Ready nodes, got {[n.metadata.name for n in ready]}"
+        assert node.status.allocatable.get("nvidia.com/gpu") == "4", node.status.allocatable
+        assert node.status.capacity.get("nvidia.com/gpu") == "4", node.status.capacity
 
 
-def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str) -> None:
+def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str, jetsons: set[str]) -> None:
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     name = "gpu-infer"
     apps.create_namespaced_deployment(
@@ -134,7 +144,7 @@ def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str) 
     assert len(running) == 2, [(p.metadata.name, p.status.phase) for p in pods]
     placed = {p.spec.node_name for p in running}
     # One GPU per node: the two replicas must take both Jetsons, nothing else.
-    assert placed == JETSONS, f"pods placed on {placed}, expected {JETSONS}"
+    assert placed == jetsons, f"pods placed on {placed}, expected {jetsons}"
 
     apps.delete_namespaced_deployment(name, namespace, propagation_policy="Foreground")
     _wait(
@@ -143,7 +153,7 @@ def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str) 
     )
 
 
-def test_daemonset_one_pod_per_jetson(api: client.ApiClient, namespace: str) -> None:
+def test_daemonset_one_pod_per_jetson(api: client.ApiClient, namespace: str, jetsons: set[str]) -> None:
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     name = "jetson-agent"
     apps.create_namespaced_daemon_set(
@@ -163,7 +173,7 @@ def test_daemonset_one_pod_per_jetson(api: client.ApiClient, namespace: str) -> 
 
     _wait(f"DaemonSet {namespace}/{name} ready on 2 nodes", rolled_out)
     pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
-    assert sorted(p.spec.node_name for p in pods) == sorted(JETSONS), [
+    assert sorted(p.spec.node_name for p in pods) == sorted(jetsons), [
         (p.metadata.name, p.spec.node_name) for p in pods
     ]
     assert all(p.status.phase == "Running" for p in pods), [(p.metadata.name, p.status.phase) for p in pods]

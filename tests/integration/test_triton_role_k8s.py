@@ -30,7 +30,16 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from tests.integration.kube import Run, absent, api_client, delete, role_runner, wait_for
+from tests.integration.kube import (
+    FIXTURE_JETSONS,
+    Run,
+    absent,
+    api_client,
+    delete,
+    role_runner,
+    simulated_jetson_nodes,
+    wait_for,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -44,7 +53,8 @@ CA_CONFIGMAP = "triton-ca-bundle"
 PVC = "models-pvc"
 CHECKSUM = "edgeai.io/config-checksum"
 AMD64_NODES = {"gpu-0", "gpu-1"}
-JETSON_NODES = {"jetson-0", "jetson-1"}
+# The test's own simulated Jetson nodes (tests/integration/kube.py): the lab makes none.
+JETSON_NODES = set(FIXTURE_JETSONS)
 
 
 @dataclass
@@ -73,7 +83,13 @@ def _free_node_ports(core: client.CoreV1Api) -> tuple[int, int, int]:
 
 
 @pytest.fixture(scope="module")
-def names(api) -> Iterator[Names]:
+def jetsons(api) -> Iterator[set[str]]:
+    with simulated_jetson_nodes(api) as nodes:
+        yield nodes
+
+
+@pytest.fixture(scope="module")
+def names(api, jetsons) -> Iterator[Names]:
     suffix = uuid.uuid4().hex[:8]
     core = client.CoreV1Api(api)
     made = Names(

@@ -30,9 +30,7 @@ def node_taint_flags(taints):
     flags = []
     for taint in taints:
         if not isinstance(taint, dict) or not taint.get("key") or taint.get("effect") not in TAINT_EFFECTS:
-            raise AnsibleFilterError(
-                f"node taint {taint!r} needs a key and an effect among {', '.join(TAINT_EFFECTS)}"
-            )
+            raise AnsibleFilterError(f"node taint {taint!r} needs a key and an effect among {', '.join(TAINT_EFFECTS)}")
         value = taint.get("value")
         flags.append(f"{taint['key']}{'' if value in (None, '') else '=' + str(value)}:{taint['effect']}")
     return flags

@@ -6,8 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 # libpython3.11 and python3-numpy: the Triton python backend stub runs on the system Python.
+# zstd: the K3s stand-in's airgap images tarball (k3s-airgap-images-amd64.tar.zst).
 DEBIAN_PACKAGES=(docker.io debootstrap etcd-server libnfs-utils openssl curl git rsync time iptables
-  iproute2 libpython3.11 python3-numpy)
+  iproute2 libpython3.11 python3-numpy zstd)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -36,7 +36,16 @@ artifacts_up() {
   if [[ -n $triton_tgz && -s $triton_tgz ]]; then
     artifacts_publish tritonserver "$(artifacts_get TRITON_VERSION)" "$triton_tgz"
   fi
-  # K3s cannot be built here (refused by the Go module proxy): not served.
+  # K3s cannot be had here (refused by the Go module proxy): the k3s part's stand-ins are served
+  # in its place, at /k3s/<version>/ with the release's asset names.
+  local k3s_builds k3s_dir k3s_dirs=()
+  k3s_builds=$(artifacts_get K3S_STANDIN_BUILDS)
+  [[ -n $k3s_builds ]] && IFS=, read -ra k3s_dirs <<< "$k3s_builds"
+  for k3s_dir in "${k3s_dirs[@]}"; do
+    [[ -x $k3s_dir/k3s ]] || die "artifacts: K3s stand-in build $k3s_dir missing: run lab.sh up k3s"
+    artifacts_publish k3s "$(cat "$k3s_dir/VERSION")" "$k3s_dir/k3s" \
+      "$k3s_dir/k3s-airgap-images-amd64.tar.zst" "$k3s_dir/k3s-images.txt"
+  done
   local ip; ip=$(artifacts_bridge_ip)
   daemon_running artifacts-lo || require_port_free artifacts "$ARTIFACTS_PORT"
   start_daemon artifacts-lo "$LAB_DIR/logs/artifacts.log" \
@@ -51,6 +60,10 @@ artifacts_up() {
     echo "ARTIFACTS_URL=http://127.0.0.1:$ARTIFACTS_PORT"
     [[ -n $ip ]] && echo "ARTIFACTS_NODE_URL=http://$ip:$ARTIFACTS_PORT"
     echo "ARTIFACTS_DIR=$ARTIFACTS_DIR"
+    if (( ${#k3s_dirs[@]} )); then
+      echo "K3S_STANDIN_URL=http://127.0.0.1:$ARTIFACTS_PORT/k3s"
+      if [[ -n $ip ]]; then echo "K3S_STANDIN_NODE_URL=http://$ip:$ARTIFACTS_PORT/k3s"; fi
+    fi
   } > "$LAB_DIR/env.d/artifacts.env"
 }
 

@@ -1,0 +1,61 @@
+#!/bin/sh
+# edgeai lab K3s STAND-IN (not K3s): a self-extracting file shaped like the k3s release binary.
+# Like K3s, it extracts its payload once into <data-dir>/data/<payload sha256>/ and runs from
+# there; the payload is a Python program driving real etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kwok. See lab/standins/k3s/README.md.
+set -eu
+standin_version='@VERSION@'
+standin_commit='@COMMIT@'
+standin_go='@GO@'
+payload_sha='@PAYLOAD_SHA@'
+header_size=@HEADER_SIZE@
+
+case ${1:-} in
+  --version|-v)
+    printf 'k3s version %s (%s)\ngo version %s (edgeai lab stand-in)\n' "$standin_version" "$standin_commit" "$standin_go"
+    exit 0 ;;
+esac
+
+# The data dir, found as K3s finds it: --data-dir/-d, K3S_DATA_DIR, data-dir in the config files.
+data_dir='' prev='' cfg=${K3S_CONFIG_FILE:-}
+for arg in "$@"; do
+  case $prev in
+    --data-dir|-data-dir|-d) data_dir=$arg ;;
+    --config|-config|-c) [ -n "${K3S_CONFIG_FILE:-}" ] || cfg=$arg ;;
+  esac
+  case $arg in
+    --data-dir=*|-data-dir=*|-d=*) data_dir=${arg#*=} ;;
+    --config=*|-config=*|-c=*) [ -n "${K3S_CONFIG_FILE:-}" ] || cfg=${arg#*=} ;;
+  esac
+  prev=$arg
+done
+[ -n "$data_dir" ] || data_dir=${K3S_DATA_DIR:-}
+if [ -z "$data_dir" ]; then
+  cfg=${cfg:-/etc/rancher/k3s/config.yaml}
+  for f in "$cfg" "$cfg".d/*.yaml "$cfg".d/*.yml "$cfg".d/*.YAML "$cfg".d/*.YML; do
+    [ -r "$f" ] || continue
+    v=$(sed -n 's/^data-dir:[[:space:]]*//p' "$f" | tail -n 1 | sed "s/[[:space:]]*#.*//; s/^[\"']//; s/[\"']\$//")
+    [ -z "$v" ] || data_dir=$v
+  done
+fi
+if [ -z "$data_dir" ]; then
+  if [ "$(id -u)" = 0 ]; then data_dir=/var/lib/rancher/k3s; else data_dir=$HOME/.rancher/k3s; fi
+fi
+
+dir=$data_dir/data/$payload_sha
+if [ ! -f "$dir/.extracted" ]; then
+  mkdir -p "$data_dir/data"
+  tmp=$(mktemp -d "$data_dir/data/.tmp-XXXXXX")
+  if ! tail -c +$((header_size + 1)) "$0" | tar -x -f - -C "$tmp"; then
+    rm -rf "$tmp"
+    echo "k3s stand-in: failed to extract the payload of $0 into $data_dir/data" >&2
+    exit 1
+  fi
+  : > "$tmp/.extracted"
+  # Atomic: another run that got there first leaves a complete directory; ours is dropped.
+  mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+  current=$(readlink "$data_dir/data/current" 2>/dev/null || true)
+  if [ -n "$current" ] && [ "$current" != "$payload_sha" ]; then ln -sfn "$current" "$data_dir/data/previous"; fi
+  ln -sfn "$payload_sha" "$data_dir/data/current"
+fi
+K3S_STANDIN_ARGV0=$0 K3S_STANDIN_DATA=$data_dir exec python3 -sE "$dir/standin/k3s_standin.py" "$@"

@@ -101,25 +101,22 @@ class Server:
 
     # --- tokens -------------------------------------------------------------------
 
-    def _given_token(self) -> str:
-        token = self.p.get("token") or ""
-        token_file = self.p.get("token-file") or ""
-        if token_file:
-            try:
-                token = Path(token_file).read_text().strip()
-            except OSError as exc:
-                fatal(f"{PREFIX}failed to read token file {token_file}: {exc}")
-        return token
-
-    def _agent_token(self) -> str:
-        token = self.p.get("agent-token") or ""
-        path = self.p.get("agent-token-file") or ""
+    def _token_value(self, key: str, what: str) -> str:
+        """The value of ``key``, or the content of ``<key>-file`` when that is set."""
+        token = self.p.get(key) or ""
+        path = self.p.get(f"{key}-file") or ""
         if path:
             try:
                 token = Path(path).read_text().strip()
             except OSError as exc:
-                fatal(f"{PREFIX}failed to read agent token file {path}: {exc}")
+                fatal(f"{PREFIX}failed to read {what} file {path}: {exc}")
         return token
+
+    def _given_token(self) -> str:
+        return self._token_value("token", "token")
+
+    def _agent_token(self) -> str:
+        return self._token_value("agent-token", "agent token")
 
     def resolve_tokens(self, given: str) -> None:
         token_path = self.sdir / "token"

@@ -9,6 +9,11 @@ import uuid
 import pytest
 
 from tests.labenv import LabNotUp, lab_env
+from tests.support import lanes
+
+
+def pytest_collection_modifyitems(items):
+    lanes.assign(items)
 
 
 @pytest.fixture(scope="session")

@@ -11,13 +11,7 @@ import pytest
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
-# k3s: its first step (--check --diff on fresh nodes against the K3s stand-in) does not pass yet;
-# skipped with the reason, and counted, until it does.
-NOT_YET = {"k3s": "k3s scenario: check mode on fresh nodes still fails (systemd_service on a unit not yet written)"}
-SCENARIOS = [
-    pytest.param(name, marks=pytest.mark.skip(reason=NOT_YET[name])) if name in NOT_YET else name
-    for name in sorted(p.parent.name for p in (REPO_ROOT / "molecule").glob("*/molecule.yml"))
-]
+SCENARIOS = sorted(p.parent.name for p in (REPO_ROOT / "molecule").glob("*/molecule.yml"))
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.integration.kube import Run, absent, api_client, delete, role_runner, wait_for
+from tests.integration.kube import Run, absent, api_client, delete, role_runner, simulated_jetson_nodes, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -228,25 +228,27 @@ def test_a_dropped_node_selector_is_removed_from_the_cluster(api, names, run_rol
     """Client-side apply merges three ways: emptying a variable removes the field, not just stops setting it."""
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     arm64 = {"kubernetes.io/arch": "arm64"}
-    pinned = run_role(nfs_provisioner_node_selector=arm64)
-    assert pinned.rc == 0 and pinned.changed == 1, pinned.output[-6000:]
-    assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector == arm64
+    # the lab makes no Jetson node: the test registers its own arm64 fixture nodes (kwok) for the pin
+    with simulated_jetson_nodes(api) as jetsons:
+        pinned = run_role(nfs_provisioner_node_selector=arm64)
+        assert pinned.rc == 0 and pinned.changed == 1, pinned.output[-6000:]
+        assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector == arm64
 
-    def placed() -> list[str]:
-        pods = core.list_namespaced_pod(names.namespace, label_selector="app.kubernetes.io/name").items
-        return [
-            p.spec.node_name
-            for p in pods
-            if p.status.phase == "Running" and not p.metadata.deletion_timestamp and p.spec.node_selector == arm64
-        ]
+        def placed() -> list[str]:
+            pods = core.list_namespaced_pod(names.namespace, label_selector="app.kubernetes.io/name").items
+            return [
+                p.spec.node_name
+                for p in pods
+                if p.status.phase == "Running" and not p.metadata.deletion_timestamp and p.spec.node_selector == arm64
+            ]
 
-    # the replica of the new template runs on an arm64 (Jetson) kwok node
-    nodes = wait_for("the provisioner Pod on an arm64 node", placed)
-    assert len(nodes) == 1 and nodes[0].startswith("jetson-"), nodes
+        # the replica of the new template runs on an arm64 (Jetson) kwok node
+        nodes = wait_for("the provisioner Pod on an arm64 node", placed)
+        assert len(nodes) == 1 and nodes[0] in jetsons, nodes
 
-    unpinned = run_role()
-    assert unpinned.rc == 0 and unpinned.changed == 1, unpinned.output[-6000:]
-    assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector is None
+        unpinned = run_role()
+        assert unpinned.rc == 0 and unpinned.changed == 1, unpinned.output[-6000:]
+        assert apps.read_namespaced_deployment(DEPLOYMENT, names.namespace).spec.template.spec.node_selector is None
 
 
 def test_state_absent_predicts_removes_everything_and_a_rerun_changes_nothing(api, names, run_role, converged):

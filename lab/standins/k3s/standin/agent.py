@@ -198,7 +198,6 @@ class Agent:
                         "validation."
                     )
                 context = ssl.create_default_context(cadata=cacerts.decode())
-                context.check_hostname = False
                 try:
                     _get(host, port, "/cacerts", context)
                 except HTTPFailure as exc:
@@ -211,7 +210,6 @@ class Agent:
     def retrieve(self, cacerts: bytes, password: str, node_password: str) -> None:
         """config.Get: /v1-k3s/config, then the kubelet's certificates; retried every 5 s."""
         context = ssl.create_default_context(cadata=cacerts.decode())
-        context.check_hostname = False
         host, port = self.supervisor()
         headers = {
             "K3s-Node-Name": self.node_name,

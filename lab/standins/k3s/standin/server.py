@@ -268,7 +268,6 @@ class Server:
     def _join_request(self, method: str, path: str, body: dict | None = None):
         url = urllib.parse.urlsplit(self.join_url)
         context = ssl.create_default_context(cadata=self.join_ca.decode())
-        context.check_hostname = False
         conn = http.client.HTTPSConnection(url.hostname, url.port or 6443, context=context, timeout=30)
         auth = base64.b64encode(f"server:{self.join_secret}".encode()).decode()
         headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json"}
@@ -355,7 +354,6 @@ class Server:
 
     def etcd_context(self) -> ssl.SSLContext:
         context = ssl.create_default_context(cafile=str(self.t("etcd/server-ca.crt")))
-        context.check_hostname = False
         context.load_cert_chain(str(self.t("etcd/client.crt")), str(self.t("etcd/client.key")))
         return context
 
@@ -729,7 +727,6 @@ class Server:
         with self.lock:
             if not hasattr(self, "_upstream_ctx"):
                 context = ssl.create_default_context(cafile=str(self.t("server-ca.crt")))
-                context.check_hostname = False
                 context.load_cert_chain(str(self.t("client-auth-proxy.crt")), str(self.t("client-auth-proxy.key")))
                 self._upstream_ctx = context
         return API_PORT, self._upstream_ctx

@@ -30,3 +30,5 @@ def test_build_excludes_dev_trees(tmp_path):
     assert {"MANIFEST.json", "FILES.json", "roles", "meta", "README.md"} <= tops
     assert not tops & {"molecule", "tests", "lab", ".lab", ".venv", ".collections", "bench"}, tops
     assert "roles/node_base/meta/argument_specs.yml" in names
+    # what a Galaxy or AWX user gets: the license, the execution environment and its requirements
+    assert {"LICENSE", "meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/ee-bindep.txt"} <= set(names)

@@ -24,7 +24,7 @@ from tests.conftest import docker, start_node
 from tests.labenv import REPO_ROOT
 
 pytestmark = pytest.mark.lab
-K3S_BAD_DIR = REPO_ROOT / ".lab" / "badinput-k3s"
+BAD_ASSETS_DIR = REPO_ROOT / ".lab" / "badinput-assets"
 
 # (role, case id, variables, words the message must contain)
 CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
@@ -232,21 +232,75 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
     (
         "k3s",
         "air-gapped asset missing",
-        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(K3S_BAD_DIR / "empty")},
+        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(BAD_ASSETS_DIR / "empty")},
         ("does not exist on the controller",),
     ),
     (
         "k3s",
         "air-gapped checksum mismatch",
-        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(K3S_BAD_DIR / "mismatch")},
+        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(BAD_ASSETS_DIR / "mismatch")},
         ("has sha256", "Nothing was installed"),
     ),
     (
         "k3s",
         "air-gapped checksum missing",
-        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(K3S_BAD_DIR / "nosum")},
+        {"k3s_server_group": "ungrouped", "k3s_artifact_src_dir": str(BAD_ASSETS_DIR / "nosum")},
         ("has no line for k3s",),
     ),
+    # rke2: as for k3s; group rke2_server holds a server that is never contacted.
+    ("rke2", "unknown state", {"rke2_state": "gone"}, ("rke2_state", "present, absent")),
+    (
+        "rke2",
+        "a popular role's default token",
+        {"rke2_server_group": "ungrouped", "rke2_token": "defaultSecret12345"},
+        ("rke2_token", "published", "openssl rand"),
+    ),
+    ("rke2", "short token", {"rke2_server_group": "ungrouped", "rke2_token": "0123456789"}, ("rke2_token", "16")),
+    (
+        "rke2",
+        "agents with no server",
+        {"rke2_agent_group": "ungrouped", "rke2_server_group": "no_such_group"},
+        ("rke2_server_group", "no host", "9345"),
+    ),
+    (
+        "rke2",
+        "server-only key for an agent",
+        {"rke2_agent_group": "ungrouped", "rke2_agent_config": {"cni": ["cilium"]}},
+        ("rke2_agent_config", "cni", "rke2_server_config"),
+    ),
+    (
+        "rke2",
+        "unquoted kubeconfig mode",
+        {"rke2_server_group": "ungrouped", "rke2_write_kubeconfig_mode": 644},
+        ("rke2_write_kubeconfig_mode", "quote"),
+    ),
+    (
+        "rke2",
+        "no armhf release",
+        {"rke2_server_group": "ungrouped", "ansible_architecture": "armv7l"},
+        ("armv7l", "amd64", "arm64", "k3s"),
+    ),
+    (
+        "rke2",
+        "version not a release tag",
+        {"rke2_server_group": "ungrouped", "rke2_version": "v1.34.4+k3s1"},
+        ("rke2_version", "v1.34.4+rke2r1"),
+    ),
+    (
+        "rke2",
+        "air-gap image name with its architecture",
+        {"rke2_server_group": "ungrouped", "rke2_airgap_images": ["rke2-images.linux-amd64.tar.zst"]},
+        ("rke2_airgap_images", "rke2-images-core"),
+    ),
+    (
+        "rke2",
+        "air-gapped checksum mismatch",
+        {"rke2_server_group": "ungrouped", "rke2_artifact_src_dir": str(BAD_ASSETS_DIR / "mismatch")},
+        ("rke2.linux-amd64.tar.gz", "has sha256", "Nothing was installed"),
+    ),
+    # cluster_node (internal, shared by k3s and rke2): its argument spec holds before any task
+    ("cluster_node", "unknown node type", {"cluster_node_type": "worker"}, ("cluster_node_type", "server, agent")),
+    ("cluster_node", "timeout not a number", {"cluster_node_start_timeout": "soon"}, ("cluster_node_start_timeout",)),
     ("artifact", "no source", {"artifact_dest": "/tmp/artifact"}, ("artifact_url", "artifact_src")),
     (
         "artifact",
@@ -257,15 +311,18 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
 ]
 
 
-def k3s_bad_assets() -> None:
-    """Controller folders of the air-gapped k3s cases: no asset; a wrong sum; no line for the asset."""
+def bad_assets() -> None:
+    """Controller folders of the air-gapped k3s and rke2 cases: no asset; a wrong sum; no line for the asset."""
     for case in ("empty", "mismatch", "nosum"):
-        (K3S_BAD_DIR / case).mkdir(parents=True, exist_ok=True)
+        (BAD_ASSETS_DIR / case).mkdir(parents=True, exist_ok=True)
     for case in ("mismatch", "nosum"):
-        (K3S_BAD_DIR / case / "k3s").write_text("#!/bin/sh\necho not k3s\n")
-    (K3S_BAD_DIR / "empty" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s\n")
-    (K3S_BAD_DIR / "mismatch" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s\n")
-    (K3S_BAD_DIR / "nosum" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s-arm64\n")
+        (BAD_ASSETS_DIR / case / "k3s").write_text("#!/bin/sh\necho not k3s\n")
+    (BAD_ASSETS_DIR / "mismatch" / "rke2.linux-amd64.tar.gz").write_text("not an RKE2 bundle\n")
+    (BAD_ASSETS_DIR / "empty" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s\n")
+    (BAD_ASSETS_DIR / "mismatch" / "sha256sum-amd64.txt").write_text(
+        f"{'0' * 64}  k3s\n{'0' * 64}  rke2.linux-amd64.tar.gz\n"
+    )
+    (BAD_ASSETS_DIR / "nosum" / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s-arm64\n")
 
 
 def playbook() -> list[dict]:
@@ -306,14 +363,17 @@ def playbook() -> list[dict]:
 def outcome(lab, tmp_path_factory):
     # module scope: one node for every case, so not the function-scoped node_factory
     name = start_node(lab["NODE_IMAGE"], "badinput", "--tmpfs", "/tmp")
-    k3s_bad_assets()
+    bad_assets()
     work = tmp_path_factory.mktemp("badinput")
     try:
         (work / "play.yml").write_text(yaml.safe_dump(playbook(), sort_keys=False))
         inventory = {
             "all": {
                 "hosts": {"node": {"ansible_connection": "community.docker.docker", "ansible_host": name}},
-                "children": {"k3s_server": {"hosts": {"k3s-never-contacted": {"ansible_host": "192.0.2.1"}}}},
+                "children": {
+                    "k3s_server": {"hosts": {"k3s-never-contacted": {"ansible_host": "192.0.2.1"}}},
+                    "rke2_server": {"hosts": {"rke2-never-contacted": {"ansible_host": "192.0.2.2"}}},
+                },
                 "vars": {
                     "ansible_python_interpreter": "/usr/bin/python3",
                     "nfs_provisioner_kubeconfig": lab["KUBECONFIG"],

@@ -122,7 +122,8 @@ FIXTURE_JETSONS = ("jetson-0", "jetson-1")
 
 
 def _fixture_jetson(name: str) -> client.V1Node:
-    resources = {"cpu": "8", "memory": "32Gi", "pods": "110", "nvidia.com/gpu": "1"}
+    # a real Jetson advertises no nvidia.com/gpu (no device plugin there): the runtime gives the iGPU
+    resources = {"cpu": "8", "memory": "32Gi", "pods": "110"}
     return client.V1Node(
         metadata=client.V1ObjectMeta(
             name=name,

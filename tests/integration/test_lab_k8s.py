@@ -118,7 +118,9 @@ def test_ready_gpu_servers_with_accelerator_labels(api: client.ApiClient) -> Non
         assert node.status.capacity.get("nvidia.com/gpu") == "4", node.status.capacity
 
 
-def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str, jetsons: set[str]) -> None:
+def test_a_gpu_request_on_jetsons_stays_pending(api: client.ApiClient, namespace: str, jetsons: set[str]) -> None:
+    """Nothing advertises nvidia.com/gpu on a Jetson: a Pod that requests one is not scheduled there,
+    and the scheduler says why (the triton role's Jetson DaemonSet requests none)."""
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     name = "gpu-infer"
     apps.create_namespaced_deployment(
@@ -126,25 +128,27 @@ def test_gpu_deployment_lands_on_jetsons(api: client.ApiClient, namespace: str, 
         client.V1Deployment(
             metadata=client.V1ObjectMeta(name=name),
             spec=client.V1DeploymentSpec(
-                replicas=2,
+                replicas=1,
                 selector=client.V1LabelSelector(match_labels={"app": name}),
                 template=_template(name, gpu=True),
             ),
         ),
     )
 
-    def available() -> bool:
-        dep = apps.read_namespaced_deployment(name, namespace)
-        conds = {c.type: c.status for c in dep.status.conditions or []}
-        return conds.get("Available") == "True" and (dep.status.available_replicas or 0) == 2
+    def unschedulable() -> list[str]:
+        pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
+        return [
+            c.message
+            for p in pods
+            for c in p.status.conditions or []
+            if c.type == "PodScheduled" and c.status == "False" and c.reason == "Unschedulable"
+        ]
 
-    _wait(f"Deployment {namespace}/{name} Available with 2 replicas", available)
+    _wait(f"the scheduler's reason for {namespace}/{name}", lambda: bool(unschedulable()))
+    (message,) = unschedulable()
+    assert "Insufficient nvidia.com/gpu" in message, message
     pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
-    running = [p for p in pods if p.status.phase == "Running"]
-    assert len(running) == 2, [(p.metadata.name, p.status.phase) for p in pods]
-    placed = {p.spec.node_name for p in running}
-    # One GPU per node: the two replicas must take both Jetsons, nothing else.
-    assert placed == jetsons, f"pods placed on {placed}, expected {jetsons}"
+    assert [p.spec.node_name for p in pods] == [None], [(p.metadata.name, p.spec.node_name) for p in pods]
 
     apps.delete_namespaced_deployment(name, namespace, propagation_policy="Foreground")
     _wait(

@@ -55,6 +55,7 @@ CHECKSUM = "edgeai.io/config-checksum"
 AMD64_NODES = {"gpu-0", "gpu-1"}
 # The test's own simulated Jetson nodes (tests/integration/kube.py): the lab makes none.
 JETSON_NODES = set(FIXTURE_JETSONS)
+GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Names:
     volume: str
     node_ports: tuple[int, int, int]
     secret_key: str
+    runtime_class: str
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +99,14 @@ def names(api, jetsons) -> Iterator[Names]:
         volume=f"triton-role-{suffix}-models",
         node_ports=_free_node_ports(core),
         secret_key=f"s3cret-{uuid.uuid4().hex}",
+        runtime_class=f"edgeai-test-nvidia-{suffix}",
     )
+    # what the NVIDIA toolkit's setup makes on a real RKE2/K3s GPU node (handler nvidia)
+    node = client.NodeV1Api(api)
+    runtime_class = client.V1RuntimeClass(metadata=client.V1ObjectMeta(name=made.runtime_class), handler="nvidia")
+    node.create_runtime_class(runtime_class)
     yield made
+    delete(node.delete_runtime_class, made.runtime_class)
     delete(core.delete_namespace, made.namespace)
     delete(core.delete_persistent_volume, made.volume)
     # the Pods hold every GPU of the lab nodes: the next test must find them free
@@ -124,6 +132,9 @@ def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str,
         "triton_grpc_node_port": grpc,
         "triton_metrics_node_port": metrics,
         "triton_wait_timeout": 120,
+        # the GPU servers' usual taint, tolerated; the RuntimeClass the names fixture makes
+        "triton_deployment_tolerations": [GPU_TOLERATION],
+        "triton_deployment_runtime_class_name": names.runtime_class,
         **overrides,
     }
 
@@ -297,6 +308,10 @@ def test_deployment_fields(api, names, converged):
     env = {e.name: (e.value_from.secret_key_ref.name, e.value_from.secret_key_ref.key) for e in container.env}
     assert env == {key: (SECRET, key) for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
     assert container.resources.limits["nvidia.com/gpu"] == "1"
+    assert dep.spec.template.spec.runtime_class_name == names.runtime_class
+    assert [t.to_dict() for t in dep.spec.template.spec.tolerations] == [
+        {**GPU_TOLERATION, "toleration_seconds": None, "value": None}
+    ]
     _assert_probes(container)
     mounts = {m.name: m for m in container.volume_mounts}
     ca = mounts["ca-bundle"]
@@ -334,7 +349,9 @@ def test_daemonset_fields_and_one_ready_pod_per_jetson(api, names, converged):
     assert container.args[:2] == ["--model-repository=/models", "--min-supported-compute-capability=5.3"]
     assert "--load-model=linear" in container.args
     assert not container.env  # the claim needs no credentials
-    assert container.resources.limits["nvidia.com/gpu"] == "1"
+    # nothing advertises nvidia.com/gpu on a Jetson: the default runtime nvidia gives the iGPU
+    assert "nvidia.com/gpu" not in (container.resources.limits or {}), container.resources
+    assert pod.runtime_class_name is None and pod.tolerations is None
     _assert_probes(container)
     mounts = {m.name: m for m in container.volume_mounts}
     assert (mounts["models"].mount_path, mounts["models"].read_only) == ("/models", True)

@@ -444,6 +444,9 @@ def test_a_changed_variable_rolls_the_daemonset(api, names, run_role, converged)
         ({"triton_model_control_mode": "sometimes", "triton_load_models": []}, "triton_model_control_mode"),
         ({"triton_http_port": 70000}, "triton_http_port"),
         ({"triton_http_node_port": 8000}, "triton_http_node_port"),
+        # one rule, one message: the variable, its value, the fix
+        ({"triton_namespace": "Edge_AI"}, "triton_namespace is 'Edge_AI': give a DNS label"),
+        ({"triton_deployment_replicas": -1}, "triton_deployment_replicas is '-1': give a number of replicas"),
     ],
 )
 def test_preflight_refuses_bad_settings_naming_the_variable(names, run_role, overrides, named):

@@ -12,8 +12,12 @@ from tests.labenv import LabNotUp, lab_env
 from tests.support import lanes
 
 
-def pytest_collection_modifyitems(items):
-    lanes.assign(items)
+def pytest_addoption(parser):
+    lanes.add_option(parser)
+
+
+def pytest_collection_modifyitems(config, items):
+    lanes.select(config, items)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,7 @@
-"""Two lanes, run side by side by ``make test`` (pytest-xdist, ``-n 2 --dist loadgroup``).
+"""Two lanes, run side by side by ``make test`` (tests/run-all.sh): two pytest processes, one with
+``--lane site`` and one with ``--lane nodes``; each runs its tests in collection order.
 
-A lane is a sequence of tests that one worker runs in collection order. Tests that share
-state the lab holds once go in the same lane:
+Tests that share state the lab holds once go in the same lane:
 
 - ``site``: the lab's two site nodes (the site lifecycle, the secret scan, the site faults and
   Molecule ``default``, which replaces the nodes), and the lab cluster's Node list (the tests
@@ -11,13 +11,15 @@ state the lab holds once go in the same lane:
   Triton, MinIO buckets, ports and Kubernetes namespaces under names unique to the test.
 
 A test file joins the site lane by being named in SITE_FILES; a Molecule scenario by being
-named in SITE_SCENARIOS.
+named in SITE_SCENARIOS (also to balance the lanes: any scenario but ``default`` could run in
+either). Without ``--lane`` every test runs, in one process.
 """
 
 from __future__ import annotations
 
 import pytest
 
+LANES = ("site", "nodes")
 SITE_FILES = frozenset(
     {
         "test_faults_site.py",
@@ -31,6 +33,10 @@ SITE_FILES = frozenset(
 SITE_SCENARIOS = frozenset({"default"})
 
 
+def add_option(parser: pytest.Parser) -> None:
+    parser.addoption("--lane", choices=LANES, help="run only the tests of one lane (tests/support/lanes.py)")
+
+
 def lane_of(item: pytest.Item) -> str:
     """The lane of one collected test."""
     if item.path.name in SITE_FILES:
@@ -41,7 +47,13 @@ def lane_of(item: pytest.Item) -> str:
     return "nodes"
 
 
-def assign(items: list[pytest.Item]) -> None:
-    """Mark every test with its lane (pytest-xdist's loadgroup scheduler keeps a group on one worker)."""
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(lane_of(item)))
+def select(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the tests of the lane given with --lane (all without it); report the others deselected."""
+    lane = config.getoption("--lane")
+    if not lane:
+        return
+    kept = [item for item in items if lane_of(item) == lane]
+    dropped = [item for item in items if lane_of(item) != lane]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

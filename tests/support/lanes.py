@@ -30,7 +30,9 @@ SITE_FILES = frozenset(
         "test_triton_role_k8s.py",
     }
 )
-SITE_SCENARIOS = frozenset({"default"})
+# default shares the site nodes; jetson and triton bring their own nodes and run here to balance the
+# lanes' times (make test prints each lane's time).
+SITE_SCENARIOS = frozenset({"default", "jetson", "triton"})
 
 
 def add_option(parser: pytest.Parser) -> None:

@@ -7,7 +7,7 @@
 # up is idempotent; down leaves no process, container or mount behind.
 . "$(dirname "$0")/lib.sh"
 
-PARTS=(docker nodeimage pki minio k8s kwok triton k3s artifacts sitenodes)
+PARTS=(docker nodeimage pki minio k8s kwok triton k3s rke2 artifacts sitenodes)
 
 cmd=${1:-status}; shift || true
 selected=("$@"); [[ ${#selected[@]} -gt 0 ]] || selected=("${PARTS[@]}")

@@ -6,9 +6,10 @@
 . "$(dirname "$0")/lib.sh"
 
 # libpython3.11 and python3-numpy: the Triton python backend stub runs on the system Python.
-# zstd: the K3s stand-in's airgap images tarball (k3s-airgap-images-amd64.tar.zst).
+# zstd: the K3s and RKE2 stand-ins' images archives (k3s-airgap-images-amd64.tar.zst, ...).
+# pigz: the RKE2 stand-in's bundle (rke2.linux-amd64.tar.gz, ~430 MB before gzip) on every core.
 DEBIAN_PACKAGES=(docker.io debootstrap etcd-server libnfs-utils openssl curl git rsync time iptables
-  iproute2 libpython3.11 python3-numpy zstd)
+  iproute2 libpython3.11 python3-numpy zstd pigz)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -22,6 +22,23 @@ artifacts_publish() {  # product version file...
   (cd "$dir" && sha256sum -- "${sums[@]}" > sha256sum-amd64.txt)
 }
 
+# artifacts_standins PRODUCT ASSET...: publish every build of PRODUCT's stand-in (the directories in
+# <PRODUCT>_STANDIN_BUILDS, published by its part) at /<product>/<version>/; false when there is none.
+artifacts_standins() {
+  local product=$1 builds dir dirs=() files f; shift
+  builds=$(artifacts_get "${product^^}_STANDIN_BUILDS")
+  [[ -n $builds ]] && IFS=, read -ra dirs <<< "$builds"
+  for dir in "${dirs[@]}"; do
+    files=()
+    for f in "$@"; do
+      [[ -s $dir/$f ]] || die "artifacts: $product stand-in build $dir lacks $f: run lab.sh up $product"
+      files+=("$dir/$f")
+    done
+    artifacts_publish "$product" "$(cat "$dir/VERSION")" "${files[@]}"
+  done
+  (( ${#dirs[@]} ))
+}
+
 # A value another part published in env.d.
 artifacts_get() { cat "$LAB_DIR"/env.d/*.env 2>/dev/null | sed -n "s/^$1=//p" | tail -1; }
 
@@ -36,16 +53,13 @@ artifacts_up() {
   if [[ -n $triton_tgz && -s $triton_tgz ]]; then
     artifacts_publish tritonserver "$(artifacts_get TRITON_VERSION)" "$triton_tgz"
   fi
-  # K3s cannot be had here (refused by the Go module proxy): the k3s part's stand-ins are served
-  # in its place, at /k3s/<version>/ with the release's asset names.
-  local k3s_builds k3s_dir k3s_dirs=()
-  k3s_builds=$(artifacts_get K3S_STANDIN_BUILDS)
-  [[ -n $k3s_builds ]] && IFS=, read -ra k3s_dirs <<< "$k3s_builds"
-  for k3s_dir in "${k3s_dirs[@]}"; do
-    [[ -x $k3s_dir/k3s ]] || die "artifacts: K3s stand-in build $k3s_dir missing: run lab.sh up k3s"
-    artifacts_publish k3s "$(cat "$k3s_dir/VERSION")" "$k3s_dir/k3s" \
-      "$k3s_dir/k3s-airgap-images-amd64.tar.zst" "$k3s_dir/k3s-images.txt"
-  done
+  # K3s and RKE2 cannot be had here (refused by the Go module proxy): the k3s and rke2 parts'
+  # stand-ins are served in their place, at /k3s/<version>/ and /rke2/<version>/ with the
+  # releases' asset names.
+  local served=() product
+  artifacts_standins k3s k3s k3s-airgap-images-amd64.tar.zst k3s-images.txt && served+=(k3s)
+  artifacts_standins rke2 rke2.linux-amd64 rke2.linux-amd64.tar.gz rke2-images.linux-amd64.tar.zst \
+    rke2-images.linux-amd64.txt rke2-images-core.linux-amd64.tar.zst rke2-images-core.linux-amd64.txt && served+=(rke2)
   local ip; ip=$(artifacts_bridge_ip)
   daemon_running artifacts-lo || require_port_free artifacts "$ARTIFACTS_PORT"
   start_daemon artifacts-lo "$LAB_DIR/logs/artifacts.log" \
@@ -60,10 +74,10 @@ artifacts_up() {
     echo "ARTIFACTS_URL=http://127.0.0.1:$ARTIFACTS_PORT"
     [[ -n $ip ]] && echo "ARTIFACTS_NODE_URL=http://$ip:$ARTIFACTS_PORT"
     echo "ARTIFACTS_DIR=$ARTIFACTS_DIR"
-    if (( ${#k3s_dirs[@]} )); then
-      echo "K3S_STANDIN_URL=http://127.0.0.1:$ARTIFACTS_PORT/k3s"
-      if [[ -n $ip ]]; then echo "K3S_STANDIN_NODE_URL=http://$ip:$ARTIFACTS_PORT/k3s"; fi
-    fi
+    for product in "${served[@]}"; do
+      echo "${product^^}_STANDIN_URL=http://127.0.0.1:$ARTIFACTS_PORT/$product"
+      if [[ -n $ip ]]; then echo "${product^^}_STANDIN_NODE_URL=http://$ip:$ARTIFACTS_PORT/$product"; fi
+    done
   } > "$LAB_DIR/env.d/artifacts.env"
 }
 

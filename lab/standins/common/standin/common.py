@@ -1,4 +1,5 @@
-"""Shared pieces of the K3s stand-in: logging in K3s's format, version, systemd notify, processes."""
+"""Shared pieces of the K3s and RKE2 stand-ins: logging in their (logrus) format, version, systemd notify,
+processes."""
 
 from __future__ import annotations
 
@@ -18,15 +19,17 @@ STANDIN_DIR = Path(__file__).resolve().parent
 PAYLOAD_DIR = STANDIN_DIR.parent
 BIN_DIR = PAYLOAD_DIR / "bin"
 
-_info = json.loads((STANDIN_DIR / "VERSION.json").read_text()) if (STANDIN_DIR / "VERSION.json").exists() else {}
-VERSION = _info.get("version", "v0.0.0+k3s0")
-COMMIT = _info.get("commit", "00000000")
-GO_VERSION = _info.get("go", "go1.24.11")
-K8S_VERSION = _info.get("kubernetes", "")
+INFO = json.loads((STANDIN_DIR / "VERSION.json").read_text()) if (STANDIN_DIR / "VERSION.json").exists() else {}
+VERSION = INFO.get("version", "v0.0.0+k3s0")
+COMMIT = INFO.get("commit", "00000000")
+GO_VERSION = INFO.get("go", "go1.24.11")
+K8S_VERSION = INFO.get("kubernetes", "")
+# Marks the components a stand-in started (kill_leftovers finds them by it).
+CHILD_MARK = "EDGEAI_STANDIN_CHILD"
 
 
 class Fatal(Exception):
-    """A K3s fatal error: logged as level=fatal, exit status 1."""
+    """A fatal error: logged as level=fatal, exit status 1."""
 
 
 def _quote(msg: str) -> str:
@@ -62,7 +65,7 @@ def fatal(msg: str) -> None:
 
 
 def strict(msg: str) -> None:
-    """A contract breach the real K3s would let pass (or punish later): refuse it now."""
+    """A contract breach the real K3s or RKE2 would let pass (or punish later): refuse it now."""
     sys.stderr.write(f"stand-in strict: {msg}\n")
     sys.stderr.flush()
     sys.exit(1)
@@ -106,7 +109,7 @@ class Child:
         self.logfile.parent.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, **(self.env or {}))
         env.pop("NOTIFY_SOCKET", None)
-        env["K3S_STANDIN_CHILD"] = self.role
+        env[CHILD_MARK] = self.role
         with open(self.logfile, "ab") as out:
             self.proc = subprocess.Popen(
                 self.argv,
@@ -148,9 +151,9 @@ def _read(path: str) -> bytes:
 
 
 def _is_main(pid: int, prefix: str, role: str) -> bool:
-    """Whether pid is a stand-in main process (python3 .../standin/k3s_standin.py <role>)."""
+    """Whether pid is a stand-in main process (python3 .../standin/main.py <role>)."""
     cmdline = [a.decode(errors="replace") for a in _read(f"/proc/{pid}/cmdline").split(b"\0") if a]
-    script = next((i for i, a in enumerate(cmdline) if a.endswith("/standin/k3s_standin.py")), None)
+    script = next((i for i, a in enumerate(cmdline) if a.endswith("/standin/main.py")), None)
     return script is not None and cmdline[script].startswith(prefix) and cmdline[script + 1 : script + 2] == [role]
 
 
@@ -165,7 +168,7 @@ def _ppid(pid: int) -> int:
 def kill_leftovers(data_dir: Path, role: str) -> None:
     """Kill what an earlier run of this role left behind: components under <data-dir>/data/ whose
     stand-in main process is gone (KillMode=process keeps them when the main dies hard). A live
-    run is left alone: its ports then make this start fail, as with K3s."""
+    run is left alone: its ports then make this start fail, as with K3s and RKE2."""
     prefix = str(data_dir / "data") + "/"
     victims = []
     for entry in os.listdir("/proc"):
@@ -177,7 +180,7 @@ def kill_leftovers(data_dir: Path, role: str) -> None:
         except OSError:
             continue
         environ = _read(f"/proc/{pid}/environ").split(b"\0")
-        if not (exe.startswith(prefix) and f"K3S_STANDIN_CHILD={role}".encode() in environ):
+        if not (exe.startswith(prefix) and f"{CHILD_MARK}={role}".encode() in environ):
             continue
         if not _is_main(_ppid(pid), prefix, role):
             victims.append((pid, os.path.basename(exe)))

@@ -1,10 +1,11 @@
-"""Contract breaches the real K3s lets pass, refused here so a role cannot slip past them.
+"""Contract breaches the real K3s and RKE2 let pass, refused here so a role cannot slip past them.
 
 Each refusal is one line starting ``stand-in strict:`` and exit status 1:
 - a token on the command line (visible in ps and in the unit file);
 - a config file (main or drop-in), token file or environment file holding a token that group or
   others can read;
-- a systemd unit under /etc/systemd/system/k3s*.service (or its drop-ins) holding a token value.
+- a systemd unit (/etc/systemd/system/k3s*.service; for RKE2 also /usr/local/lib/systemd/system/rke2*.service)
+  or its drop-ins holding a token value.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 
 import yaml
 from common import strict
+from flavour import FLAVOUR
 
 TOKEN_FLAGS = ("token", "t", "agent-token")
 TOKEN_KEYS = ("token", "agent-token")
-ENV_TOKEN = re.compile(r"^\s*(?:export\s+)?(K3S_TOKEN|K3S_AGENT_TOKEN)\s*=\s*(\S.*)$", re.MULTILINE)
-UNIT_TOKEN = re.compile(r"K3S_(?:AGENT_)?TOKEN=\S|--(?:agent-)?token[= ]|\s-t[= ]\S")
+ENV = FLAVOUR.env
+ENV_TOKEN = re.compile(rf"^\s*(?:export\s+)?({ENV}TOKEN|{ENV}AGENT_TOKEN)\s*=\s*(\S.*)$", re.MULTILINE)
+UNIT_TOKEN = re.compile(rf"{ENV}(?:AGENT_)?TOKEN=\S|--(?:agent-)?token[= ]|\s-t[= ]\S")
 
 
 def _mode(path: Path) -> int:
@@ -39,7 +42,7 @@ def check_argv(cli_args: list[str]) -> None:
         if name in TOKEN_FLAGS:
             strict(
                 f"a token was given on the command line (-{'-' if len(name) > 1 else ''}{name}): it shows in ps "
-                "and in the unit file; use token-file, a 0600 config.yaml or K3S_TOKEN in a 0600 environment file"
+                f"and in the unit file; use token-file, a 0600 config.yaml or {ENV}TOKEN in a 0600 environment file"
             )
 
 
@@ -66,8 +69,8 @@ def check_token_file(path: str) -> None:
 
 
 def _unit_files() -> list[Path]:
-    units = sorted(Path(p) for p in glob.glob("/etc/systemd/system/k3s*.service"))
-    dropins = sorted(Path(p) for p in glob.glob("/etc/systemd/system/k3s*.service.d/*.conf"))
+    units = sorted(Path(p) for pattern in FLAVOUR.unit_patterns() for p in glob.glob(pattern))
+    dropins = sorted(Path(p) for p in glob.glob(f"/etc/systemd/system/{FLAVOUR.name}*.service.d/*.conf"))
     return [p for p in units + dropins if p.is_file()]
 
 
@@ -81,7 +84,7 @@ def _env_files() -> list[Path]:
                 continue
             for item in line.split("=", 1)[1].split():
                 found.append(Path(item.lstrip("-").replace("%N", name).replace("%n", name + ".service")))
-    for pattern in ("/etc/systemd/system/k3s*.service.env", "/etc/default/k3s*", "/etc/sysconfig/k3s*"):
+    for pattern in FLAVOUR.env_file_patterns():
         found.extend(Path(p) for p in glob.glob(pattern))
     unique = []
     for path in found:

@@ -1,12 +1,12 @@
-"""``k3s agent``: validate the server and the token, fetch a kubelet certificate from the supervisor,
-register the Node, and run kwok as the node's kubelet. READY=1 only once all of that worked; until
-then it retries forever, logging K3s's own error lines."""
+"""``k3s agent`` / ``rke2 agent``: validate the server and the token, fetch a kubelet certificate
+from the supervisor, register the Node, and run kwok as the node's kubelet. READY=1 only once all
+of that worked; until then it retries forever, logging K3s's own error lines (RKE2's agent is K3s's
+agent code, so its lines are the same with rke2 in the names)."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import http.client
 import json
 import os
@@ -30,13 +30,15 @@ from common import (
     default_ipv4,
     error,
     fatal,
-    hostname,
     info,
     kill_leftovers,
     sd_notify,
     warn,
 )
+from flavour import FLAVOUR
 from kube import ApiError, Kube
+
+NAME = FLAVOUR.name
 
 
 class HTTPFailure(Exception):
@@ -76,19 +78,18 @@ def _get(
 
 
 class LoadBalancer:
-    """The agent's client-side load balancer: 127.0.0.1:<lb-server-port> -> the server's 6443."""
+    """The agent's client-side load balancer: 127.0.0.1:<lb-server-port> -> the server's supervisor
+    (K3s: 6443, which is the apiserver too); RKE2 adds one on <lb-server-port - 1> to its 6443."""
 
-    def __init__(self, port: int, backend: tuple[str, int]):
+    def __init__(self, name: str, port: int, backend: tuple[str, int]):
         self.backend = backend
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self.sock.bind(("127.0.0.1", port))
         except OSError:
-            fatal(
-                "failed to start load balancer k3s-agent-load-balancer: "
-                f"listen tcp 127.0.0.1:{port}: bind: address already in use"
-            )
+            fatal(f"failed to start load balancer {name}: listen tcp 127.0.0.1:{port}: bind: address already in use")
+        info(f"Running load balancer {name} 127.0.0.1:{port} -> [{backend[0]}:{backend[1]}]")
         self.sock.listen(64)
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -132,7 +133,7 @@ class LoadBalancer:
 class Agent:
     def __init__(self, parsed):
         self.p = parsed
-        self.data_dir = Path(parsed.get("data-dir") or "/var/lib/rancher/k3s").resolve()
+        self.data_dir = Path(parsed.get("data-dir") or FLAVOUR.data_dir).resolve()
         self.agent_dir = self.data_dir / "agent"
         self.server = (parsed.get("server") or "").rstrip("/")
         ips = nodes.split_list(parsed.list("node-ip"))
@@ -141,7 +142,7 @@ class Agent:
         self.node_name = nodes.node_name(parsed.get("node-name") or "", bool(parsed.get("with-node-id")))
         self.stopping = threading.Event()
         self.children: list[Child] = []
-        self.lb: LoadBalancer | None = None
+        self.lbs: list[LoadBalancer] = []
 
     def stop(self, *_args):
         self.stopping.set()
@@ -152,29 +153,35 @@ class Agent:
             raise SystemExit(0)
 
     def shutdown(self):
-        info("Shutting down k3s agent")
+        info(f"Shutting down {NAME} agent")
         for child in reversed(self.children):
             child.stop()
-        if self.lb:
-            self.lb.close()
+        for lb in self.lbs:
+            lb.close()
 
     def read_token(self) -> str:
-        token = self.p.get("token") or ""
-        path = self.p.get("token-file") or ""
-        if path:
-            try:
-                token = Path(path).read_text().strip()
-            except OSError as exc:
-                fatal(f"open {path}: {exc.strerror.lower() if exc.strerror else exc}")
-        return token
+        try:
+            return self.p.secret("token")
+        except OSError as exc:
+            fatal(f"open {exc.filename}: {exc.strerror.lower() if exc.strerror else exc}")
+            raise
 
     # --- join -------------------------------------------------------------------
 
+    def lb_port(self) -> int:
+        return int(self.p.get("lb-server-port") or 6444)
+
     def supervisor(self) -> tuple[str, int]:
-        if self.lb:
-            return "127.0.0.1", int(self.p.get("lb-server-port") or 6444)
+        if self.lbs:
+            return "127.0.0.1", self.lb_port()
         url = urllib.parse.urlsplit(self.server)
-        return url.hostname or "", url.port or 6443
+        return url.hostname or "", url.port or FLAVOUR.supervisor_port
+
+    def apiserver(self) -> tuple[str, int]:
+        """Where the kubelet (kwok) reaches the API: K3s's supervisor fronts it, RKE2's has its own LB."""
+        if FLAVOUR.api_public:
+            return "127.0.0.1", self.lb_port() - 1
+        return self.supervisor()
 
     def validate(self, token: str) -> tuple[bytes, str]:
         """clientaccess.ParseAndValidateToken, retried every 2 s as the real agent does."""
@@ -208,28 +215,29 @@ class Agent:
                 self.sleep(2)
 
     def retrieve(self, cacerts: bytes, password: str, node_password: str) -> None:
-        """config.Get: /v1-k3s/config, then the kubelet's certificates; retried every 5 s."""
+        """config.Get: /v1-k3s/config (/v1-rke2/config), then the kubelet's certificates; retried every 5 s."""
         context = ssl.create_default_context(cadata=cacerts.decode())
         host, port = self.supervisor()
+        api = FLAVOUR.api_prefix
         headers = {
-            "K3s-Node-Name": self.node_name,
-            "K3s-Node-Password": node_password,
-            "K3s-Node-IP": ",".join(self.node_ips),
+            f"{FLAVOUR.header}-Node-Name": self.node_name,
+            f"{FLAVOUR.header}-Node-Password": node_password,
+            f"{FLAVOUR.header}-Node-IP": ",".join(self.node_ips),
         }
         while True:
             try:
                 try:
-                    config = _get(host, port, "/v1-k3s/config", context, ("node", password))
+                    config = _get(host, port, f"{api}/config", context, ("node", password))
                 except HTTPFailure as exc:
                     raise HTTPFailure(f"failed to retrieve configuration from server: {exc}") from None
                 try:
-                    serving = _get(host, port, "/v1-k3s/serving-kubelet.crt", context, ("node", password), headers)
+                    serving = _get(host, port, f"{api}/serving-kubelet.crt", context, ("node", password), headers)
                 except HTTPFailure as exc:
                     text = str(exc)
                     if " 403 " in text:
                         text = text.split(" 403 Forbidden ", 1)[-1]
                     raise HTTPFailure(f"{self.agent_dir / 'serving-kubelet.crt'}: {text}") from None
-                client = _get(host, port, "/v1-k3s/client-kubelet.crt", context, ("node", password), headers)
+                client = _get(host, port, f"{api}/client-kubelet.crt", context, ("node", password), headers)
                 self.config = json.loads(config)
                 break
             except HTTPFailure as exc:
@@ -244,10 +252,11 @@ class Agent:
             pki.write_public_text(self.agent_dir / f"{name}.crt", text[:marker])
         pki.write_public_text(self.agent_dir / "server-ca.crt", cacerts.decode())
         pki.write_public_text(self.agent_dir / "client-ca.crt", cacerts.decode())
+        api_host, api_port = self.apiserver()
         pki.write_private_text(
             self.agent_dir / "kubelet.kubeconfig",
             pki.kubeconfig_files(
-                f"https://{host}:{port}",
+                f"https://{api_host}:{api_port}",
                 self.agent_dir / "server-ca.crt",
                 self.agent_dir / "client-kubelet.crt",
                 self.agent_dir / "client-kubelet.key",
@@ -257,25 +266,7 @@ class Agent:
     # --- the node ---------------------------------------------------------------
 
     def annotations(self) -> dict[str, str]:
-        values = {k: v for k, v in self.p.values.items() if k != "token"}
-        digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).digest()
-        env = {k: ("********" if "TOKEN" in k else v) for k, v in os.environ.items() if k.startswith("K3S_")}
-        env.pop("K3S_STANDIN_ARGV0", None)
-        env.pop("K3S_STANDIN_DATA", None)
-        ann = {
-            "k3s.io/hostname": hostname(),
-            "k3s.io/internal-ip": ",".join(self.node_ips),
-            "k3s.io/node-args": nodes.node_args_annotation("agent", self.p.cli_args, self.p.values),
-            "k3s.io/node-config-hash": base64.b32encode(digest)[:52].decode(),
-            "k3s.io/node-env": json.dumps(env, sort_keys=True),
-            "alpha.kubernetes.io/provided-node-ip": ",".join(self.node_ips),
-            "node.alpha.kubernetes.io/ttl": "0",
-            "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-            "kwok.x-k8s.io/node": "fake",
-        }
-        if self.external_ips:
-            ann["k3s.io/external-ip"] = ",".join(self.external_ips)
-        return ann
+        return nodes.annotations("agent", self.p.cli_args, self.p.values, self.node_ips, self.external_ips)
 
     def kubelet_args(self, labels: dict, taints: list[dict]) -> list[str]:
         args = {
@@ -316,7 +307,10 @@ class Agent:
         url = urllib.parse.urlsplit(self.server)
         if url.scheme != "https":
             fatal(f"only https:// URLs are supported, invalid scheme: {self.server}")
-        info(f"Starting k3s agent {VERSION} ({COMMIT})")
+        info(f"Starting {NAME} agent {VERSION} ({COMMIT})")
+        problem = nodes.profile_problem("agent", self.p.get("profile") or "")
+        if problem:
+            fatal(problem)
         kill_leftovers(self.data_dir, "agent")
         docker = bool(self.p.get("docker"))
         if docker and not Path("/var/run/docker.sock").exists():
@@ -327,10 +321,13 @@ class Agent:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         if not self.p.get("disable-apiserver-lb"):
-            port = int(self.p.get("lb-server-port") or 6444)
-            backend = (url.hostname or "", url.port or 6443)
-            self.lb = LoadBalancer(port, backend)
-            info(f"Running load balancer k3s-agent-load-balancer 127.0.0.1:{port} -> [{backend[0]}:{backend[1]}]")
+            host = url.hostname or ""
+            backend = (host, url.port or FLAVOUR.supervisor_port)
+            self.lbs.append(LoadBalancer(f"{NAME}-agent-load-balancer", self.lb_port(), backend))
+            if FLAVOUR.api_public:
+                name = f"{NAME}-api-server-agent-load-balancer"
+                self.lbs.append(LoadBalancer(name, self.lb_port() - 1, (host, FLAVOUR.api_port)))
+        nodes.kubectl_in_data_dir(self.data_dir)
         node_password = nodes.node_password()
         cacerts, password = self.validate(token)
         self.retrieve(cacerts, password, node_password)
@@ -346,7 +343,7 @@ class Agent:
         except nodes.KubeletError as exc:
             nodes.kubelet_refused(exc)
         info(f"Running kubelet {' '.join(self.kubelet_args(labels, taints))} (stand-in: kwok plays the kubelet)")
-        host, port = self.supervisor()
+        host, port = self.apiserver()
         kube = Kube(
             host,
             port,
@@ -390,14 +387,14 @@ class Agent:
         kwok.start()
         self.children.append(kwok)
         sd_notify("READY=1\n")
-        info("k3s agent is up and running")
+        info(f"{NAME} agent is up and running")
         reachable = True
         while True:
             self.sleep(10)
             if not kwok.alive():
                 fatal(f"kubelet exited: stand-in kubelet (kwok) stopped; last log lines:\n{kwok.tail()}")
             try:
-                _get(url.hostname or "", url.port or 6443, "/ping", ssl._create_unverified_context())
+                _get(url.hostname or "", url.port or FLAVOUR.supervisor_port, "/ping", ssl._create_unverified_context())
                 if not reachable:
                     info(f"Connected to server {self.server} again")
                 reachable = True

@@ -1,5 +1,6 @@
-"""``k3s server``: a real control plane (etcd, kube-apiserver, kube-controller-manager,
-kube-scheduler) behind the supervisor on 6443, the node's own Node object, and kwok as its kubelet."""
+"""``k3s server`` / ``rke2 server``: a real control plane (etcd, kube-apiserver,
+kube-controller-manager, kube-scheduler), the supervisor (K3s: on 6443 in front of the apiserver;
+RKE2: on 9345, the apiserver on 6443 itself), the node's own Node object, and kwok as its kubelet."""
 
 from __future__ import annotations
 
@@ -41,9 +42,13 @@ from common import (
     sd_notify,
     warn,
 )
+from flavour import FLAVOUR, RKE2_CNI, RKE2_INGRESS
 from kube import ApiError, Kube
 
-API_PORT = 6444
+NAME = FLAVOUR.name
+API = FLAVOUR.api_prefix
+API_PORT = FLAVOUR.api_port
+STANDIN_ROLE = f"{NAME}-stand-in:kubelet"
 ETCD_CLIENT, ETCD_PEER = 2379, 2380
 PREFIX = "starting kubernetes: preparing server: "
 NORMALIZE = "failed to normalize server token; must be in format K10<CA-HASH>::<USERNAME>:<PASSWORD> or <PASSWORD>"
@@ -65,16 +70,19 @@ def _arg_map(defaults: dict[str, str], extra: list[str]) -> list[str]:
 class Server:
     def __init__(self, parsed):
         self.p = parsed
-        self.data_dir = Path(parsed.get("data-dir") or "/var/lib/rancher/k3s").resolve()
+        self.data_dir = Path(parsed.get("data-dir") or FLAVOUR.data_dir).resolve()
         self.sdir = self.data_dir / "server"
         self.tls = self.sdir / "tls"
         self.cred = self.sdir / "cred"
         self.logs = self.sdir / "logs"
         self.agent_dir = self.data_dir / "agent"
         self.join_url = (parsed.get("server") or "").rstrip("/")
-        self.cluster_init = bool(parsed.get("cluster-init"))
-        self.port = int(parsed.get("https-listen-port") or 6443)
+        self.cluster_init = FLAVOUR.etcd_always or bool(parsed.get("cluster-init"))
+        self.port = int(parsed.get("https-listen-port") or FLAVOUR.supervisor_port)
         self.bind = parsed.get("bind-address") or "0.0.0.0"
+        # K3s: the apiserver on loopback behind the supervisor; RKE2: on bind-address itself.
+        self.api_bind = self.bind if FLAVOUR.api_public else "127.0.0.1"
+        self.api_local = "127.0.0.1" if self.api_bind in ("0.0.0.0", "::", "127.0.0.1") else self.api_bind
         ips = _split(parsed.list("node-ip"))
         self.node_ips = ips or [default_ipv4()]
         self.node_ip = self.node_ips[0]
@@ -102,15 +110,11 @@ class Server:
     # --- tokens -------------------------------------------------------------------
 
     def _token_value(self, key: str, what: str) -> str:
-        """The value of ``key``, or the content of ``<key>-file`` when that is set."""
-        token = self.p.get(key) or ""
-        path = self.p.get(f"{key}-file") or ""
-        if path:
-            try:
-                token = Path(path).read_text().strip()
-            except OSError as exc:
-                fatal(f"{PREFIX}failed to read {what} file {path}: {exc}")
-        return token
+        try:
+            return self.p.secret(key)
+        except OSError as exc:
+            fatal(f"{PREFIX}failed to read {what} file {exc.filename}: {exc}")
+            raise
 
     def _given_token(self) -> str:
         return self._token_value("token", "token")
@@ -190,9 +194,9 @@ class Server:
         self.tls.mkdir(parents=True, exist_ok=True)
         os.chmod(self.sdir, 0o700)
         t = self.t
-        created = pki.ensure_ca(t("server-ca.crt"), t("server-ca.key"), "k3s-server-ca")
-        pki.ensure_ca(t("client-ca.crt"), t("client-ca.key"), "k3s-client-ca")
-        pki.ensure_ca(t("request-header-ca.crt"), t("request-header-ca.key"), "k3s-request-header-ca")
+        created = pki.ensure_ca(t("server-ca.crt"), t("server-ca.key"), f"{NAME}-server-ca")
+        pki.ensure_ca(t("client-ca.crt"), t("client-ca.key"), f"{NAME}-client-ca")
+        pki.ensure_ca(t("request-header-ca.crt"), t("request-header-ca.key"), f"{NAME}-request-header-ca")
         pki.ensure_ca(t("etcd/server-ca.crt"), t("etcd/server-ca.key"), "etcd-server-ca")
         pki.ensure_ca(t("etcd/peer-ca.crt"), t("etcd/peer-ca.key"), "etcd-peer-ca")
         if created:
@@ -212,7 +216,7 @@ class Server:
         )
         for name, cn, orgs in (
             ("client-admin", "system:admin", ["system:masters"]),
-            ("client-supervisor", "system:k3s-supervisor", ["system:masters"]),
+            ("client-supervisor", f"system:{NAME}-supervisor", ["system:masters"]),
             ("client-controller", "system:kube-controller-manager", []),
             ("client-scheduler", "system:kube-scheduler", []),
             ("client-kube-apiserver", "system:apiserver", ["system:masters"]),
@@ -251,7 +255,7 @@ class Server:
             t("etcd/client.crt"), t("etcd/client.key"), t("etcd/server-ca.crt"), t("etcd/server-ca.key"), "etcd-client"
         )
         self.cred.mkdir(parents=True, exist_ok=True)
-        local = f"https://127.0.0.1:{API_PORT}"
+        local = f"https://{self.api_local}:{API_PORT}"
         for name, cert in (
             ("admin", "client-admin"),
             ("supervisor", "client-supervisor"),
@@ -268,7 +272,9 @@ class Server:
     def _join_request(self, method: str, path: str, body: dict | None = None):
         url = urllib.parse.urlsplit(self.join_url)
         context = ssl.create_default_context(cadata=self.join_ca.decode())
-        conn = http.client.HTTPSConnection(url.hostname, url.port or 6443, context=context, timeout=30)
+        conn = http.client.HTTPSConnection(
+            url.hostname, url.port or FLAVOUR.supervisor_port, context=context, timeout=30
+        )
         auth = base64.b64encode(f"server:{self.join_secret}".encode()).decode()
         headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json"}
         conn.request(method, path, body=json.dumps(body).encode() if body else None, headers=headers)
@@ -281,7 +287,7 @@ class Server:
         return json.loads(data)
 
     def join_bootstrap(self, given: str) -> None:
-        """Fetch the cluster's CAs and keys from the server we join (/v1-k3s/server-bootstrap)."""
+        """Fetch the cluster's CAs and keys from the server we join (/v1-k3s/server-bootstrap, /v1-rke2/...)."""
         if not given:
             fatal(f"{PREFIX}token is required to join a cluster (server: {self.join_url})")
         try:
@@ -293,7 +299,9 @@ class Server:
             fatal(f"{PREFIX}only https:// URLs are supported, invalid scheme: {self.join_url}")
         try:
             insecure = ssl._create_unverified_context()
-            conn = http.client.HTTPSConnection(url.hostname, url.port or 6443, context=insecure, timeout=10)
+            conn = http.client.HTTPSConnection(
+                url.hostname, url.port or FLAVOUR.supervisor_port, context=insecure, timeout=10
+            )
             conn.request("GET", "/cacerts")
             resp = conn.getresponse()
             self.join_ca = resp.read()
@@ -309,7 +317,7 @@ class Server:
             )
         self.join_secret = token.password
         try:
-            bootstrap = self._join_request("GET", "/v1-k3s/server-bootstrap")
+            bootstrap = self._join_request("GET", f"{API}/server-bootstrap")
         except (OSError, RuntimeError, http.client.HTTPException) as exc:
             fatal(f"{PREFIX}failed to get bootstrap data: {exc}")
         for name, b64 in bootstrap["files"].items():
@@ -332,7 +340,7 @@ class Server:
         peer = f"https://{self.node_ip}:{ETCD_PEER}"
         info(f"Adding member {name}={peer} to etcd cluster at {self.join_url}")
         try:
-            result = self._join_request("POST", "/v1-k3s/stand-in/etcd-member-add", {"name": name, "peerURL": peer})
+            result = self._join_request("POST", f"{API}/stand-in/etcd-member-add", {"name": name, "peerURL": peer})
         except (OSError, RuntimeError, http.client.HTTPException) as exc:
             fatal(f"{PREFIX}failed to join etcd cluster: {exc}")
         self.member_id = result["id"]
@@ -342,7 +350,7 @@ class Server:
         def loop():
             while not self.stopping.is_set():
                 try:
-                    self._join_request("POST", "/v1-k3s/stand-in/etcd-member-promote", {"id": self.member_id})
+                    self._join_request("POST", f"{API}/stand-in/etcd-member-promote", {"id": self.member_id})
                     info(f"Promoted etcd learner {self.member_id} to voting member")
                     return
                 except (OSError, RuntimeError, http.client.HTTPException):
@@ -444,9 +452,9 @@ class Server:
             "advertise-address": self.node_ip,
             "allow-privileged": "true",
             "anonymous-auth": "false",
-            "api-audiences": f"https://kubernetes.default.svc.{domain},k3s",
+            "api-audiences": f"https://kubernetes.default.svc.{domain},{NAME}",
             "authorization-mode": "Node,RBAC",
-            "bind-address": "127.0.0.1",
+            "bind-address": self.api_bind,
             "secure-port": str(API_PORT),
             "client-ca-file": str(t("client-ca.crt")),
             "enable-admission-plugins": "NodeRestriction",
@@ -534,10 +542,14 @@ class Server:
 
     # --- kubeconfig, RBAC, the node -----------------------------------------------
 
+    def api_port(self) -> int:
+        """The port clients reach the API on: K3s's supervisor port, RKE2's apiserver port."""
+        return API_PORT if FLAVOUR.api_public else self.port
+
     def write_kubeconfig(self) -> None:
-        path = Path(self.p.get("write-kubeconfig") or "/etc/rancher/k3s/k3s.yaml")
+        path = Path(self.p.get("write-kubeconfig") or FLAVOUR.kubeconfig)
         host = self.bind if self.bind not in ("0.0.0.0", "::", "") else "127.0.0.1"
-        server = f"https://{host}:{self.port}"
+        server = f"https://{host}:{self.api_port()}"
         text = pki.kubeconfig_embedded(
             server, self.t("server-ca.crt"), self.t("client-admin.crt"), self.t("client-admin.key")
         )
@@ -556,14 +568,15 @@ class Server:
             except KeyError:
                 error(f"Failed to set {path} to group {group}: unknown group")
         info(f"Wrote kubeconfig {path}")
-        info("Run: k3s kubectl")
+        if FLAVOUR.multicall:
+            info(f"Run: {NAME} kubectl")
 
     def bootstrap_rbac(self) -> None:
         assert self.admin is not None
         role = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
-            "metadata": {"name": "k3s-stand-in:kubelet", "labels": {"k3s.io/stand-in": "true"}},
+            "metadata": {"name": STANDIN_ROLE, "labels": {FLAVOUR.annotation("stand-in"): "true"}},
             "rules": [
                 {"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list", "watch", "patch", "update"]},
                 {"apiGroups": [""], "resources": ["nodes/status"], "verbs": ["get", "patch", "update"]},
@@ -580,18 +593,18 @@ class Server:
         binding = {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
-            "metadata": {"name": "k3s-stand-in:kubelet", "labels": {"k3s.io/stand-in": "true"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "k3s-stand-in:kubelet"},
+            "metadata": {"name": STANDIN_ROLE, "labels": {FLAVOUR.annotation("stand-in"): "true"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": STANDIN_ROLE},
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:nodes"}],
         }
-        self.admin.apply("/apis/rbac.authorization.k8s.io/v1/clusterroles", "k3s-stand-in:kubelet", role)
-        self.admin.apply("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", "k3s-stand-in:kubelet", binding)
+        self.admin.apply("/apis/rbac.authorization.k8s.io/v1/clusterroles", STANDIN_ROLE, role)
+        self.admin.apply("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", STANDIN_ROLE, binding)
 
     def check_node_password(self, name: str, password: str) -> str | None:
-        """K3s's node-password check: secret <node>.node-password.k3s in kube-system."""
+        """K3s's node-password check: secret <node>.node-password.k3s (.rke2) in kube-system."""
         assert self.admin is not None
         digest = hashlib.sha256(password.encode()).hexdigest()
-        path = f"/api/v1/namespaces/kube-system/secrets/{name}.node-password.k3s"
+        path = f"/api/v1/namespaces/kube-system/secrets/{FLAVOUR.node_password_secret(name)}"
         with self.lock:
             secret = self.admin.get_or_none(path)
             if secret is not None:
@@ -608,9 +621,9 @@ class Server:
             body = {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "type": "k3s.cattle.io/node-password",
+                "type": f"{NAME}.cattle.io/node-password",
                 "immutable": True,
-                "metadata": {"name": f"{name}.node-password.k3s", "namespace": "kube-system"},
+                "metadata": {"name": FLAVOUR.node_password_secret(name), "namespace": "kube-system"},
                 "data": {"hash": base64.b64encode(digest.encode()).decode()},
             }
             try:
@@ -642,26 +655,7 @@ class Server:
         nodes.register(self.admin, self.node_name, labels, taints, self.annotations(), status, role_labels=role)
 
     def annotations(self) -> dict[str, str]:
-        values = self.p.values
-        hashed = {k: v for k, v in values.items() if k not in ("token", "agent-token")}
-        config_hash = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).hexdigest()
-        env = {k: ("********" if "TOKEN" in k else v) for k, v in os.environ.items() if k.startswith("K3S_")}
-        env.pop("K3S_STANDIN_ARGV0", None)
-        env.pop("K3S_STANDIN_DATA", None)
-        ann = {
-            "k3s.io/hostname": hostname(),
-            "k3s.io/internal-ip": ",".join(self.node_ips),
-            "k3s.io/node-args": nodes.node_args_annotation("server", self.p.cli_args, values),
-            "k3s.io/node-config-hash": base64.b32encode(bytes.fromhex(config_hash))[:52].decode(),
-            "k3s.io/node-env": json.dumps(env, sort_keys=True),
-            "alpha.kubernetes.io/provided-node-ip": ",".join(self.node_ips),
-            "node.alpha.kubernetes.io/ttl": "0",
-            "volumes.kubernetes.io/controller-managed-attach-detach": "true",
-            "kwok.x-k8s.io/node": "fake",
-        }
-        if self.external_ips:
-            ann["k3s.io/external-ip"] = ",".join(self.external_ips)
-        return ann
+        return nodes.annotations("server", self.p.cli_args, self.p.values, self.node_ips, self.external_ips)
 
     def start_kwok(self) -> None:
         assert self.admin is not None
@@ -684,21 +678,32 @@ class Server:
 
     # --- packaged components --------------------------------------------------------
 
+    def packaged(self) -> dict[str, str]:
+        """Component (a disable item) -> its entry in server/manifests/. RKE2 adds what cni and
+        ingress-controller choose."""
+        files = {c: f for c, f in FLAVOUR.packaged.items() if f}
+        if FLAVOUR.name != "rke2":
+            return files
+        cnis = _split(self.p.list("cni")) or ["canal"]
+        ingress = _split(self.p.list("ingress-controller")) or ["ingress-nginx"]
+        for item in cnis:
+            if item not in RKE2_CNI or (item == "multus" and cnis[0] != "multus") or (item == "none" and len(cnis) > 1):
+                fatal(f"invalid value provided for --cni flag: {','.join(cnis)}")
+        for item in ingress:
+            if item not in RKE2_INGRESS:
+                fatal(f"invalid value provided for --ingress-controller flag: {','.join(ingress)}")
+        chosen = [f for item in cnis for f in RKE2_CNI[item]] + [RKE2_INGRESS[i] for i in ingress if RKE2_INGRESS[i]]
+        files.update({f.removesuffix(".yaml"): f for f in chosen})
+        return files
+
     def write_manifests(self) -> None:
-        """server/manifests/: K3s's packaged components minus those in disable (files only)."""
+        """server/manifests/: the packaged components minus those in disable (files only)."""
         manifests = self.sdir / "manifests"
         manifests.mkdir(parents=True, exist_ok=True)
         disabled = set(_split(self.p.list("disable")))
-        known = {"coredns", "servicelb", "traefik", "local-storage", "metrics-server", "runtimes"}
-        for item in disabled - known:
+        files = self.packaged()
+        for item in disabled - set(FLAVOUR.packaged) - set(files):
             warn(f"Skipping unknown component in disable: {item}")
-        files = {
-            "coredns": "coredns.yaml",
-            "traefik": "traefik.yaml",
-            "local-storage": "local-storage.yaml",
-            "metrics-server": "metrics-server",
-            "runtimes": "runtimes.yaml",
-        }
         for component, name in files.items():
             path = manifests / name
             if component in disabled:
@@ -709,7 +714,7 @@ class Server:
                 elif path.exists():
                     path.unlink()
                 continue
-            text = f"# {component}: packaged K3s component (edgeai lab stand-in: listed, not deployed)\n"
+            text = f"# {component}: packaged {FLAVOUR.display} component (edgeai lab stand-in: listed, not deployed)\n"
             if name.endswith(".yaml"):
                 if not path.exists():
                     path.write_text(text)
@@ -729,23 +734,25 @@ class Server:
                 context = ssl.create_default_context(cafile=str(self.t("server-ca.crt")))
                 context.load_cert_chain(str(self.t("client-auth-proxy.crt")), str(self.t("client-auth-proxy.key")))
                 self._upstream_ctx = context
-        return API_PORT, self._upstream_ctx
+        return self.api_local, API_PORT, self._upstream_ctx
 
-    def k3s_request(self, method: str, path: str, user: str, headers, body: bytes):
+    def supervisor_request(self, method: str, full_path: str, user: str, headers, body: bytes):
+        """The supervisor's own API, /v1-k3s/<path> or /v1-rke2/<path>; <path> is what this routes on."""
         t = self.t
-        if path == "/v1-k3s/readyz":
+        path = full_path.removeprefix(API)
+        if path == "/readyz":
             return (
                 (200, "ok", "text/plain") if self.api_ready.is_set() else (503, "runtime core not ready", "text/plain")
             )
-        if path == "/v1-k3s/config":
+        if path == "/config":
             return 200, self.agent_config(), "application/json"
-        if path in ("/v1-k3s/server-ca.crt", "/v1-k3s/client-ca.crt"):
+        if path in ("/server-ca.crt", "/client-ca.crt"):
             return 200, t(path.rsplit("/", 1)[1]).read_bytes(), "text/plain"
-        if path in ("/v1-k3s/client-kubelet.crt", "/v1-k3s/serving-kubelet.crt"):
+        if path in ("/client-kubelet.crt", "/serving-kubelet.crt"):
             if not self.api_ready.is_set():
                 return 503, "runtime core not ready", "text/plain"
-            name = headers.get("K3s-Node-Name", "")
-            password = headers.get("K3s-Node-Password", "")
+            name = headers.get(f"{FLAVOUR.header}-Node-Name", "")
+            password = headers.get(f"{FLAVOUR.header}-Node-Password", "")
             if not name or not password:
                 return 400, "missing node name or password", "text/plain"
             rejected = self.check_node_password(name, password)
@@ -754,16 +761,16 @@ class Server:
             if path.endswith("client-kubelet.crt"):
                 cert, key = pki.sign(t("client-ca.crt"), t("client-ca.key"), f"system:node:{name}", ["system:nodes"])
                 return 200, cert + t("client-ca.crt").read_bytes() + key, "text/plain"
-            ips = [f"IP:{ip}" for ip in headers.get("K3s-Node-IP", "").split(",") if ip]
+            ips = [f"IP:{ip}" for ip in headers.get(f"{FLAVOUR.header}-Node-IP", "").split(",") if ip]
             cert, key = pki.sign(
                 t("server-ca.crt"), t("server-ca.key"), name, [], [f"DNS:{name}", *ips], server=True, client=False
             )
             return 200, cert + t("server-ca.crt").read_bytes() + key, "text/plain"
-        if path == "/v1-k3s/apiservers":
-            return 200, [f"{self.node_ip}:{self.port}"], "application/json"
+        if path == "/apiservers":
+            return 200, [f"{self.node_ip}:{self.api_port()}"], "application/json"
         if user != "server":
             return 401, "Unauthorized", "text/plain"
-        if path == "/v1-k3s/server-bootstrap":
+        if path == "/server-bootstrap":
             names = [
                 "server-ca.crt",
                 "server-ca.key",
@@ -779,7 +786,7 @@ class Server:
             ]
             files = {n: base64.b64encode(t(n).read_bytes()).decode() for n in names}
             return 200, {"files": files, "etcd": self.etcd_mode, "agentSecret": self.agent_secret}, "application/json"
-        if path == "/v1-k3s/stand-in/etcd-member-add" and method == "POST":
+        if path == "/stand-in/etcd-member-add" and method == "POST":
             request = json.loads(body or b"{}")
             try:
                 result = self.etcd_call("/v3/cluster/member/add", {"peerURLs": [request["peerURL"]], "isLearner": True})
@@ -791,7 +798,7 @@ class Server:
                 parts.extend(f"{member_name}={u}" for u in member.get("peerURLs", []))
             info(f"Added etcd learner {request['name']} at {request['peerURL']}")
             return 200, {"id": result["member"]["ID"], "initialCluster": ",".join(parts)}, "application/json"
-        if path == "/v1-k3s/stand-in/etcd-member-promote" and method == "POST":
+        if path == "/stand-in/etcd-member-promote" and method == "POST":
             request = json.loads(body or b"{}")
             try:
                 self.etcd_call("/v3/cluster/member/promote", {"ID": request["id"]})
@@ -809,7 +816,7 @@ class Server:
             "FlannelBackend": self.p.get("flannel-backend") or "vxlan",
             "EgressSelectorMode": self.p.get("egress-selector-mode") or "agent",
             "ServerVersion": VERSION,
-            "StandIn": "edgeai lab K3s stand-in",
+            "StandIn": f"edgeai lab {FLAVOUR.display} stand-in",
         }
 
     # --- run ----------------------------------------------------------------------
@@ -818,7 +825,7 @@ class Server:
         self.stopping.set()
 
     def shutdown(self) -> None:
-        info("Shutting down k3s server")
+        info(f"Shutting down {NAME} server")
         for child in reversed(self.children):
             child.stop()
         if getattr(self, "supervisor", None) is not None:
@@ -839,13 +846,17 @@ class Server:
             )
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        info(f"Starting k3s {VERSION} ({COMMIT})")
+        info(f"Starting {NAME} {VERSION} ({COMMIT})")
+        problem = nodes.profile_problem("server", self.p.get("profile") or "")
+        if problem:
+            fatal(problem)
+        self.packaged()  # a bad cni or ingress-controller fails before anything starts
         if self.p.get("default-runtime"):
             info(f"Default runtime set to {self.p.get('default-runtime')}")
         kill_leftovers(self.data_dir, "server")
         for port, host in (
             (self.port, self.bind),
-            (API_PORT, "127.0.0.1"),
+            (API_PORT, self.api_bind),
             (ETCD_CLIENT, "127.0.0.1"),
             (ETCD_PEER, "127.0.0.1"),
             (10257, "127.0.0.1"),
@@ -878,13 +889,13 @@ class Server:
             ),
             self,
         )
-        info(f"Started supervisor on {self.bind}:{self.port} (stand-in: /ping, /cacerts, /v1-k3s/*, API front proxy)")
+        info(f"Started supervisor on {self.bind}:{self.port} (stand-in: /ping, /cacerts, {API}/*, API front proxy)")
         self.start_etcd(joining)
         self.wait("etcd", self.etcd_healthy, 120, "etcd")
         info("etcd server is now running")
         self.start_apiserver()
         self.admin = Kube(
-            "127.0.0.1",
+            self.api_local,
             API_PORT,
             self.t("server-ca.crt"),
             self.t("client-supervisor.crt"),
@@ -895,6 +906,7 @@ class Server:
         self.api_ready.set()
         self.bootstrap_rbac()
         self.write_kubeconfig()
+        nodes.kubectl_in_data_dir(self.data_dir)
         self.write_manifests()
         self.start_controllers()
         if not self.disable_agent:
@@ -908,7 +920,7 @@ class Server:
             self.register_own_node()
             self.start_kwok()
         sd_notify("READY=1\n")
-        info("k3s is up and running")
+        info(f"{NAME} is up and running")
         while not self.stopping.wait(1):
             self.check_children()
         self.shutdown()

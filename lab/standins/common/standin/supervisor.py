@@ -1,4 +1,5 @@
-"""Port 6443: K3s's supervisor (/ping, /cacerts, /v1-k3s/...) in front of the apiserver on 6444.
+"""The supervisor (/ping, /cacerts, /v1-k3s/... or /v1-rke2/...): K3s's on 6443 in front of the
+apiserver on 6444; RKE2's on 9345, beside the apiserver on 6443.
 
 Every other request is forwarded to kube-apiserver as an authenticating front proxy: the client's
 certificate is verified against the cluster's client CA here, and its CN and O become
@@ -26,6 +27,7 @@ import urllib.parse
 from pathlib import Path
 
 from common import GO_VERSION, VERSION, error, warn
+from flavour import FLAVOUR
 
 HOP_BY_HOP = {
     "connection",
@@ -124,7 +126,7 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "k3s-supervisor-stand-in"
+    server_version = f"{FLAVOUR.name}-supervisor-stand-in"
 
     def setup(self):
         super().setup()
@@ -197,13 +199,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, b"pong")
             if path == "/cacerts" and self.command in ("GET", "HEAD"):
                 return self.reply(200, self.owner.server_ca_pem())
-            if path.startswith(("/v1-k3s/", "/db/info")):
-                return self.k3s(path)
+            if path.startswith((FLAVOUR.api_prefix + "/", "/db/info")):
+                return self.supervisor_api(path)
             if "upgrade" in self.headers.get("Connection", "").lower() or self.headers.get("Upgrade"):
                 self.read_body()
                 return self.status(
                     501,
-                    "the edgeai lab K3s stand-in does not proxy connection upgrades (exec, attach, port-forward): "
+                    f"the edgeai lab {FLAVOUR.display} stand-in does not proxy connection upgrades (exec, attach, "
+                    "port-forward): "
                     "its pods are kwok's simulations, with no container behind them",
                     "NotImplemented",
                 )
@@ -214,7 +217,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = route
 
-    def k3s(self, path: str):
+    def supervisor_api(self, path: str):
         body = self.read_body()
         user = self.basic_user()
         if user is None and self.identity and self.identity.verified:
@@ -226,7 +229,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             peer = f"{self.client_address[0]}:{self.client_address[1]}"
             error(f"Failed to authenticate request from {peer}: invalid username/password combination")
             return self.reply(401, b"Unauthorized\n")
-        status, payload, ctype = self.owner.k3s_request(self.command, path, user, self.headers, body)
+        status, payload, ctype = self.owner.supervisor_request(self.command, path, user, self.headers, body)
         if isinstance(payload, (dict, list)):
             payload, ctype = json.dumps(payload).encode(), "application/json"
         elif isinstance(payload, str):
@@ -244,8 +247,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _connect(self) -> tuple[http.client.HTTPSConnection, bool]:
         if self.upstream is not None:
             return self.upstream, True
-        port, context = self.owner.upstream()
-        self.upstream = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        host, port, context = self.owner.upstream()
+        self.upstream = http.client.HTTPSConnection(host, port, context=context, timeout=10)
         self.upstream.connect()
         self.upstream.sock.settimeout(None)
         return self.upstream, False
@@ -293,6 +296,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = urllib.parse.urlsplit(self.path).path
         if path == "/version" and self.command == "GET" and resp.status == 200:
             # kube-apiserver inside K3s reports K3s's version (v1.34.4+k3s1), not upstream's.
+            # (RKE2's apiserver is not behind the supervisor: its 6443 reports upstream's.)
             info = json.loads(resp.read())
             info.update(gitVersion=VERSION, goVersion=GO_VERSION)
             return self.reply(200, json.dumps(info, indent=2).encode(), "application/json")

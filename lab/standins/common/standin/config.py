@@ -1,4 +1,5 @@
-"""K3s's command line: config.yaml + drop-ins (pkg/configfilearg), then CLI flags, then K3S_* env.
+"""The command line of K3s and RKE2: config.yaml + drop-ins (K3s's pkg/configfilearg, which RKE2's
+main calls too), then CLI flags, then K3S_* / RKE2_* env.
 
 What the real parser does, and so this one:
 - the main file, then ``<file>.d/*.yaml|*.yml`` (case-insensitive, sorted); last key wins, lists
@@ -7,6 +8,11 @@ What the real parser does, and so this one:
 - ``server`` drops keys it does not know with a warning; ``agent`` has no such filter, so any key
   it does not define is the CLI parser's fatal "flag provided but not defined";
 - Go ``flag`` syntax: ``-x``/``--x``, ``--x=v`` or ``--x v``; booleans never take the next word.
+
+The flag table is K3s's; RKE2's commands copy most of K3s's flags, drop some (cluster-init, docker,
+flannel-*, https-listen-port, ...) and add their own (RKE2_FLAGS, as ``rke2 server|agent --help``
+of v1.33 list them). A scope ``S/k3s B/rke2`` reads: server-only on K3s, server and agent on RKE2;
+``S/k3s`` alone: K3s only.
 """
 
 from __future__ import annotations
@@ -18,22 +24,23 @@ from pathlib import Path
 
 import yaml
 from common import VERSION, log
+from flavour import FLAVOUR
 
-DEFAULT_CONFIG = "/etc/rancher/k3s/config.yaml"
+DEFAULT_CONFIG = FLAVOUR.config_file
 
 # kind: s = string, b = bool, l = repeatable string, i = int.  scope: S server, A agent, B both.
 # (names, kind, scope, env, default, usage)
 FLAGS: list[tuple[str, str, str, str, object, str]] = [
     ("config,c", "s", "B", "K3S_CONFIG_FILE", DEFAULT_CONFIG, "(config) Load configuration from FILE"),
     ("debug", "b", "B", "K3S_DEBUG", False, "(logging) Turn on debug logs"),
-    ("v", "i", "B", "", 0, "(logging) Number for the log level verbosity"),
-    ("vmodule", "s", "B", "", "", "(logging) Comma-separated list of FILE_PATTERN=LOG_LEVEL settings"),
-    ("log,l", "s", "B", "", "", "(logging) Log to file"),
-    ("alsologtostderr", "b", "B", "", False, "(logging) Log to standard error as well as file (if set)"),
-    ("bind-address", "s", "S", "", "", "(listener) k3s bind address (default: 0.0.0.0)"),
-    ("https-listen-port", "i", "S", "", 6443, "(listener) HTTPS listen port"),
+    ("v", "i", "B/k3s S/rke2", "", 0, "(logging) Number for the log level verbosity"),
+    ("vmodule", "s", "B/k3s S/rke2", "", "", "(logging) Comma-separated list of FILE_PATTERN=LOG_LEVEL settings"),
+    ("log,l", "s", "B/k3s S/rke2", "", "", "(logging) Log to file"),
+    ("alsologtostderr", "b", "B/k3s S/rke2", "", False, "(logging) Log to standard error as well as file (if set)"),
+    ("bind-address", "s", "S/k3s B/rke2", "", "", "(listener) k3s bind address (default: 0.0.0.0)"),
+    ("https-listen-port", "i", "S/k3s", "", 6443, "(listener) HTTPS listen port"),
     ("advertise-address", "s", "S", "", "", "(listener) IPv4/IPv6 address that apiserver uses to advertise"),
-    ("advertise-port", "i", "S", "", 0, "(listener) Port that apiserver uses to advertise to members"),
+    ("advertise-port", "i", "S/k3s", "", 0, "(listener) Port that apiserver uses to advertise to members"),
     ("tls-san", "l", "S", "", None, "(listener) Add additional hostnames or IPs as a SAN in the TLS cert"),
     ("tls-san-security", "b", "S", "", True, "(listener) Protect the server TLS cert by refusing extra SANs"),
     ("data-dir,d", "s", "B", "K3S_DATA_DIR", "/var/lib/rancher/k3s", "(data) Folder to hold state"),
@@ -42,9 +49,9 @@ FLAGS: list[tuple[str, str, str, str, object, str]] = [
     ("service-node-port-range", "s", "S", "", "30000-32767", "(networking) Port range for NodePort services"),
     ("cluster-dns", "s", "S", "", "10.43.0.10", "(networking) IPv4 Cluster IP for coredns service"),
     ("cluster-domain", "s", "S", "", "cluster.local", "(networking) Cluster Domain"),
-    ("flannel-backend", "s", "S", "", "vxlan", "(networking) Backend (valid values: 'none', 'vxlan', ...)"),
-    ("flannel-ipv6-masq", "b", "S", "", False, "(networking) Enable IPv6 masquerading for pod"),
-    ("flannel-external-ip", "b", "S", "", False, "(networking) Use node external IP addresses for Flannel"),
+    ("flannel-backend", "s", "S/k3s", "", "vxlan", "(networking) Backend (valid values: 'none', 'vxlan', ...)"),
+    ("flannel-ipv6-masq", "b", "S/k3s", "", False, "(networking) Enable IPv6 masquerading for pod"),
+    ("flannel-external-ip", "b", "S/k3s", "", False, "(networking) Use node external IP addresses for Flannel"),
     ("egress-selector-mode", "s", "S", "", "agent", "(networking) One of 'agent', 'cluster', 'pod', 'disabled'"),
     ("servicelb-namespace", "s", "S", "", "kube-system", "(networking) Namespace of the pods for servicelb"),
     ("write-kubeconfig,o", "s", "S", "K3S_KUBECONFIG_OUTPUT", "", "(client) Write kubeconfig for admin client"),
@@ -56,7 +63,7 @@ FLAGS: list[tuple[str, str, str, str, object, str]] = [
     ("agent-token", "s", "S", "K3S_AGENT_TOKEN", "", "(cluster) Shared secret used to join agents to the cluster"),
     ("agent-token-file", "s", "S", "K3S_AGENT_TOKEN_FILE", "", "(cluster) File containing the agent secret"),
     ("server,s", "s", "B", "K3S_URL", "", "(cluster) Server to connect to"),
-    ("cluster-init", "b", "S", "K3S_CLUSTER_INIT", False, "(cluster) Initialize a new cluster using embedded Etcd"),
+    ("cluster-init", "b", "S/k3s", "K3S_CLUSTER_INIT", False, "(cluster) Initialize a new cluster using embedded Etcd"),
     ("cluster-reset", "b", "S", "K3S_CLUSTER_RESET", False, "(cluster) Forget all peers and become sole member"),
     ("cluster-reset-restore-path", "s", "S", "", "", "(db) Path to snapshot file to be restored"),
     ("kube-apiserver-arg", "l", "S", "", None, "(flags) Customized flag for kube-apiserver process"),
@@ -76,21 +83,21 @@ FLAGS: list[tuple[str, str, str, str, object, str]] = [
     ("etcd-snapshot-dir", "s", "S", "", "", "(db) Directory to save db snapshots"),
     ("etcd-snapshot-compress", "b", "S", "", False, "(db) Compress etcd snapshot"),
     ("etcd-s3", "b", "S", "", False, "(db) Enable backup to S3"),
-    ("default-local-storage-path", "s", "S", "", "", "(storage) Default local storage path"),
+    ("default-local-storage-path", "s", "S/k3s", "", "", "(storage) Default local storage path"),
     ("disable", "l", "S", "", None, "(components) Do not deploy packaged components and delete any deployed"),
     ("disable-scheduler", "b", "S", "", False, "(components) Disable Kubernetes default scheduler"),
     ("disable-cloud-controller", "b", "S", "", False, "(components) Disable k3s default cloud controller"),
     ("disable-kube-proxy", "b", "S", "", False, "(components) Disable running kube-proxy"),
-    ("disable-network-policy", "b", "S", "", False, "(components) Disable k3s default network policy"),
-    ("disable-helm-controller", "b", "S", "", False, "(components) Disable Helm controller"),
+    ("disable-network-policy", "b", "S/k3s", "", False, "(components) Disable k3s default network policy"),
+    ("disable-helm-controller", "b", "S/k3s", "", False, "(components) Disable Helm controller"),
     ("disable-apiserver", "b", "S", "", False, "(experimental/components) Disable running api server"),
     ("disable-controller-manager", "b", "S", "", False, "(experimental/components) Disable controller manager"),
     ("disable-etcd", "b", "S", "", False, "(experimental/components) Disable running etcd"),
     ("embedded-registry", "b", "S", "", False, "(experimental/components) Enable embedded registry mirror"),
     ("supervisor-metrics", "b", "S", "", False, "(experimental/components) Serve k3s internal metrics"),
-    ("secrets-encryption", "b", "S", "", False, "Enable secret encryption at rest"),
+    ("secrets-encryption", "b", "S/k3s", "", False, "Enable secret encryption at rest"),
     ("system-default-registry", "s", "S", "K3S_SYSTEM_DEFAULT_REGISTRY", "", "(agent/runtime) Private registry"),
-    ("disable-agent", "b", "S", "", False, "Do not run a local agent and register a local kubelet"),
+    ("disable-agent", "b", "S/k3s", "", False, "Do not run a local agent and register a local kubelet"),
     ("node-name", "s", "B", "K3S_NODE_NAME", "", "(agent/node) Node name"),
     ("with-node-id", "b", "B", "", False, "(agent/node) Append id to node name"),
     ("node-label", "l", "B", "", None, "(agent/node) Registering and starting kubelet with set of labels"),
@@ -100,10 +107,10 @@ FLAGS: list[tuple[str, str, str, str, object, str]] = [
     ("selinux", "b", "B", "K3S_SELINUX", False, "(agent/node) Enable SELinux in containerd"),
     ("lb-server-port", "i", "B", "K3S_LB_SERVER_PORT", 6444, "(agent/node) Local port for supervisor client LB"),
     ("protect-kernel-defaults", "b", "B", "", False, "(agent/node) Kernel tuning behavior"),
-    ("docker", "b", "B", "", False, "(agent/runtime) Use cri-dockerd instead of containerd"),
+    ("docker", "b", "B/k3s", "", False, "(agent/runtime) Use cri-dockerd instead of containerd"),
     ("container-runtime-endpoint", "s", "B", "", "", "(agent/runtime) Disable embedded containerd, use this CRI"),
     ("default-runtime", "s", "B", "", "", "(agent/runtime) Set the default runtime in containerd"),
-    ("image-service-endpoint", "s", "B", "", "", "(agent/runtime) Disable embedded containerd image service"),
+    ("image-service-endpoint", "s", "B/k3s", "", "", "(agent/runtime) Disable embedded containerd image service"),
     ("disable-default-registry-endpoint", "b", "B", "", False, "(agent/containerd) Disable default endpoint"),
     ("nonroot-devices", "b", "B", "", False, "(agent/containerd) Allows non-root pods to access devices"),
     ("pause-image", "s", "B", "", "rancher/mirrored-pause:3.6", "(agent/runtime) Customized pause image"),
@@ -114,19 +121,90 @@ FLAGS: list[tuple[str, str, str, str, object, str]] = [
     ("node-internal-dns", "l", "B", "", None, "(agent/networking) internal DNS addresses to advertise"),
     ("node-external-dns", "l", "B", "", None, "(agent/networking) external DNS addresses to advertise"),
     ("resolv-conf", "s", "B", "K3S_RESOLV_CONF", "", "(agent/networking) Kubelet resolv.conf file"),
-    ("flannel-iface", "s", "B", "", "", "(agent/networking) Override default flannel interface"),
-    ("flannel-conf", "s", "B", "", "", "(agent/networking) Override default flannel config file"),
-    ("flannel-cni-conf", "s", "B", "", "", "(agent/networking) Override default flannel cni config file"),
-    ("vpn-auth", "s", "B", "K3S_VPN_AUTH", "", "(agent/networking) Credentials for the VPN provider"),
-    ("vpn-auth-file", "s", "B", "K3S_VPN_AUTH_FILE", "", "(agent/networking) File containing VPN credentials"),
+    ("flannel-iface", "s", "B/k3s", "", "", "(agent/networking) Override default flannel interface"),
+    ("flannel-conf", "s", "B/k3s", "", "", "(agent/networking) Override default flannel config file"),
+    ("flannel-cni-conf", "s", "B/k3s", "", "", "(agent/networking) Override default flannel cni config file"),
+    ("vpn-auth", "s", "B/k3s", "K3S_VPN_AUTH", "", "(agent/networking) Credentials for the VPN provider"),
+    ("vpn-auth-file", "s", "B/k3s", "K3S_VPN_AUTH_FILE", "", "(agent/networking) File containing VPN credentials"),
     ("kubelet-arg", "l", "B", "", None, "(agent/flags) Customized flag for kubelet process"),
     ("kube-proxy-arg", "l", "B", "", None, "(agent/flags) Customized flag for kube-proxy process"),
     ("enable-pprof", "b", "B", "", False, "(experimental) Enable pprof endpoint on supervisor port"),
-    ("rootless", "b", "B", "", False, "(experimental) Run rootless"),
-    ("prefer-bundled-bin", "b", "B", "", False, "(experimental) Prefer bundled userspace binaries over host"),
-    ("disable-apiserver-lb", "b", "A", "", False, "(agent/networking) Disable the agent's client-side LB"),
-    ("airgap-extra-registry", "l", "B", "", None, "(agent/runtime) Additional registry to tag airgap images"),
+    ("rootless", "b", "B/k3s", "", False, "(experimental) Run rootless"),
+    ("prefer-bundled-bin", "b", "B/k3s", "", False, "(experimental) Prefer bundled userspace binaries over host"),
+    ("disable-apiserver-lb", "b", "A/k3s", "", False, "(agent/networking) Disable the agent's client-side LB"),
+    ("airgap-extra-registry", "l", "B/k3s", "", None, "(agent/runtime) Additional registry to tag airgap images"),
 ]
+
+RKE2_FLAGS: list[tuple[str, str, str, str, object, str]] = [
+    ("cni", "l", "S", "RKE2_CNI", ["canal"], "(networking) CNI Plugins to deploy, one of none, calico, canal, ..."),
+    ("ingress-controller", "l", "S", "RKE_INGRESS_CONTROLLER", ["ingress-nginx"], "(networking) Ingress Controllers"),
+    ("enable-servicelb", "b", "S", "RKE2_ENABLE_SERVICELB", False, "(components) Enable the servicelb controller"),
+    ("secrets-encryption-provider", "s", "S", "", "aescbc", "(experimental) Secret encryption provider"),
+    ("profile", "s", "B", "RKE2_CIS_PROFILE", "", "(security) Validate system configuration against a benchmark"),
+    ("audit-policy-file", "s", "B", "RKE2_AUDIT_POLICY_FILE", "", "(security) Path to the audit policy file"),
+    ("pod-security-admission-config-file", "s", "B", "RKE2_POD_SECURITY_ADMISSION_CONFIG_FILE", "", "(security)"),
+    ("kubelet-path", "s", "B", "RKE2_KUBELET_PATH", "", "(experimental/agent) Override kubelet binary path"),
+    ("cloud-provider-name", "s", "B", "RKE2_CLOUD_PROVIDER_NAME", "", "(cloud provider) Cloud provider name"),
+    ("cloud-provider-config", "s", "B", "RKE2_CLOUD_PROVIDER_CONFIG", "", "(cloud provider) Configuration file"),
+    ("node-name-from-cloud-provider-metadata", "b", "B", "", False, "(cloud provider) Node name from metadata"),
+    *(
+        (f"{image}-image", "s", "B", f"RKE2_{image.upper().replace('-', '_')}_IMAGE", "", f"(image) {image} image")
+        for image in (
+            "kube-apiserver",
+            "kube-controller-manager",
+            "cloud-controller-manager",
+            "kube-proxy",
+            "kube-scheduler",
+            "runtime",
+            "etcd",
+        )
+    ),
+    *(
+        (f"control-plane-{what}", "l", "B", f"RKE2_CONTROL_PLANE_{what.upper().replace('-', '_')}", None, "")
+        for what in ("resource-requests", "resource-limits", "probe-configuration")
+    ),
+    *(
+        (f"{part}-extra-{what}", "l", "B", f"RKE2_{part.upper().replace('-', '_')}_EXTRA_{what.upper()}", None, "")
+        for part in (
+            "kube-apiserver",
+            "kube-scheduler",
+            "kube-controller-manager",
+            "kube-proxy",
+            "etcd",
+            "cloud-controller-manager",
+        )
+        for what in ("mount", "env")
+    ),
+]
+
+
+def _scope(scope: str) -> str | None:
+    """The flag's scope (S, A, B) in this flavour, None where the flavour lacks it."""
+    if "/" not in scope:
+        return scope
+    for item in scope.split():
+        letter, _sep, flavour = item.partition("/")
+        if flavour == FLAVOUR.name:
+            return letter
+    return None
+
+
+def _for_flavour(text: str) -> str:
+    """K3s's paths and env names in a flag's default and usage, as the flavour spells them."""
+    return text.replace("rancher/k3s", f"rancher/{FLAVOUR.name}").replace("k3s ", f"{FLAVOUR.name} ")
+
+
+def _table() -> list[tuple[str, str, str, str, object, str]]:
+    rows = FLAGS + (RKE2_FLAGS if FLAVOUR.name == "rke2" else [])
+    table = []
+    for names, kind, scope, env, default, usage in rows:
+        letter = _scope(scope)
+        if letter is None:
+            continue
+        if isinstance(default, str):
+            default = _for_flavour(default)
+        table.append((names, kind, letter, env.replace("K3S_", FLAVOUR.env), default, _for_flavour(usage)))
+    return table
 
 
 @dataclass
@@ -147,7 +225,7 @@ def flags_for(command: str) -> dict[str, Flag]:
     """Every flag name (and alias) the command defines."""
     wanted = {"server": ("S", "B"), "agent": ("A", "B")}[command]
     table: dict[str, Flag] = {}
-    for names, kind, scope, env, default, usage in FLAGS:
+    for names, kind, scope, env, default, usage in _table():
         if scope in wanted:
             flag = Flag(names.split(","), kind, scope, env, default, usage)
             for n in flag.names:
@@ -169,7 +247,7 @@ def usage_text(command: str) -> str:
         extra = f" [${flag.env}]" if flag.env else ""
         lines.append(f"   {spelled:<45} {flag.usage}{extra}")
     return (
-        f"NAME:\n   k3s {command} - {what}\n\nUSAGE:\n   k3s {command} [OPTIONS]\n\nOPTIONS:\n"
+        f"NAME:\n   {FLAVOUR.name} {command} - {what}\n\nUSAGE:\n   {FLAVOUR.name} {command} [OPTIONS]\n\nOPTIONS:\n"
         + "\n".join(lines)
         + "\n   --help, -h                                    show help\n"
     )
@@ -219,7 +297,7 @@ def config_files(config_file: str) -> list[Path]:
 
 
 def read_config_args(config_file: str) -> tuple[list[str], list[Path]]:
-    """The flags config.yaml and its drop-ins stand for, in K3s's order."""
+    """The flags config.yaml and its drop-ins stand for, in K3s's order (RKE2 calls the same parser)."""
     files = config_files(config_file)
     order: list[str] = []
     values: dict[str, object] = {}
@@ -254,8 +332,8 @@ def read_config_args(config_file: str) -> tuple[list[str], list[Path]]:
 
 
 def find_config_file(args: list[str]) -> str:
-    if os.environ.get("K3S_CONFIG_FILE"):
-        return os.environ["K3S_CONFIG_FILE"]
+    if os.environ.get(FLAVOUR.env + "CONFIG_FILE"):
+        return os.environ[FLAVOUR.env + "CONFIG_FILE"]
     for i, arg in enumerate(args):
         for name in ("--config", "-c"):
             if arg == name:
@@ -293,6 +371,12 @@ class Parsed:
 
     def list(self, name: str) -> list[str]:
         return list(self.values.get(name) or [])
+
+    def secret(self, key: str) -> str:
+        """The value of ``key`` (token, agent-token), or the content of ``<key>-file`` when that is
+        set; OSError when that file cannot be read."""
+        path = self.get(f"{key}-file") or ""
+        return Path(path).read_text().strip() if path else (self.get(key) or "")
 
 
 def _parse_bool(name: str, text: str) -> bool:
@@ -386,7 +470,7 @@ def parse(argv: list[str]) -> Parsed:
 
 
 def incorrect_usage(command: str, message: str) -> None:
-    """What urfave/cli prints for a flag it does not know, then K3s's fatal line."""
+    """What urfave/cli prints for a flag it does not know, then the program's fatal line."""
     sys.stdout.write(f"Incorrect Usage: {message}\n\n{usage_text(command)}")
     sys.stdout.flush()
     log("fatal", message)
@@ -396,4 +480,4 @@ def incorrect_usage(command: str, message: str) -> None:
 def version_text() -> str:
     from common import COMMIT, GO_VERSION
 
-    return f"k3s version {VERSION} ({COMMIT})\ngo version {GO_VERSION} (edgeai lab stand-in)\n"
+    return f"{FLAVOUR.name} version {VERSION} ({COMMIT})\ngo version {GO_VERSION} (edgeai lab stand-in)\n"

@@ -1,8 +1,8 @@
 #!/bin/sh
-# edgeai lab K3s STAND-IN (not K3s): a self-extracting file shaped like the k3s release binary.
-# Like K3s, it extracts its payload once into <data-dir>/data/<payload sha256>/ and runs from
-# there; the payload is a Python program driving real etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and kwok. See lab/standins/k3s/README.md.
+# edgeai lab @DISPLAY@ STAND-IN (not @DISPLAY@): a self-extracting file shaped like the @NAME@ release binary.
+# Like K3s and RKE2, it extracts its payload once into <data-dir>/data/<payload sha256>/ and runs
+# from there; the payload is a Python program driving real etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and kwok. See lab/standins/@NAME@/README.md.
 set -eu
 standin_version='@VERSION@'
 standin_commit='@COMMIT@'
@@ -12,26 +12,26 @@ header_size=@HEADER_SIZE@
 
 case ${1:-} in
   --version|-v)
-    printf 'k3s version %s (%s)\ngo version %s (edgeai lab stand-in)\n' "$standin_version" "$standin_commit" "$standin_go"
+    printf '@NAME@ version %s (%s)\ngo version %s (edgeai lab stand-in)\n' "$standin_version" "$standin_commit" "$standin_go"
     exit 0 ;;
 esac
 
-# The data dir, found as K3s finds it: --data-dir/-d, K3S_DATA_DIR, data-dir in the config files.
-data_dir='' prev='' cfg=${K3S_CONFIG_FILE:-}
+# The data dir, found as K3s finds it: --data-dir/-d, STANDIN_ENV_DATA_DIR, data-dir in the config files.
+data_dir='' prev='' cfg=${STANDIN_ENV_CONFIG_FILE:-}
 for arg in "$@"; do
   case $prev in
     --data-dir|-data-dir|-d) data_dir=$arg ;;
-    --config|-config|-c) [ -n "${K3S_CONFIG_FILE:-}" ] || cfg=$arg ;;
+    --config|-config|-c) [ -n "${STANDIN_ENV_CONFIG_FILE:-}" ] || cfg=$arg ;;
   esac
   case $arg in
     --data-dir=*|-data-dir=*|-d=*) data_dir=${arg#*=} ;;
-    --config=*|-config=*|-c=*) [ -n "${K3S_CONFIG_FILE:-}" ] || cfg=${arg#*=} ;;
+    --config=*|-config=*|-c=*) [ -n "${STANDIN_ENV_CONFIG_FILE:-}" ] || cfg=${arg#*=} ;;
   esac
   prev=$arg
 done
-[ -n "$data_dir" ] || data_dir=${K3S_DATA_DIR:-}
+[ -n "$data_dir" ] || data_dir=${STANDIN_ENV_DATA_DIR:-}
 if [ -z "$data_dir" ]; then
-  cfg=${cfg:-/etc/rancher/k3s/config.yaml}
+  cfg=${cfg:-/etc/rancher/@NAME@/config.yaml}
   for f in "$cfg" "$cfg".d/*.yaml "$cfg".d/*.yml "$cfg".d/*.YAML "$cfg".d/*.YML; do
     [ -r "$f" ] || continue
     v=$(sed -n 's/^data-dir:[[:space:]]*//p' "$f" | tail -n 1 | sed "s/[[:space:]]*#.*//; s/^[\"']//; s/[\"']\$//")
@@ -39,7 +39,7 @@ if [ -z "$data_dir" ]; then
   done
 fi
 if [ -z "$data_dir" ]; then
-  if [ "$(id -u)" = 0 ]; then data_dir=/var/lib/rancher/k3s; else data_dir=$HOME/.rancher/k3s; fi
+  if [ "$(id -u)" = 0 ]; then data_dir=/var/lib/rancher/@NAME@; else data_dir=$HOME/.rancher/@NAME@; fi
 fi
 
 dir=$data_dir/data/$payload_sha
@@ -48,7 +48,7 @@ if [ ! -f "$dir/.extracted" ]; then
   tmp=$(mktemp -d "$data_dir/data/.tmp-XXXXXX")
   if ! tail -c +$((header_size + 1)) "$0" | tar -x -f - -C "$tmp"; then
     rm -rf "$tmp"
-    echo "k3s stand-in: failed to extract the payload of $0 into $data_dir/data" >&2
+    echo "@NAME@ stand-in: failed to extract the payload of $0 into $data_dir/data" >&2
     exit 1
   fi
   : > "$tmp/.extracted"
@@ -58,4 +58,4 @@ if [ ! -f "$dir/.extracted" ]; then
   if [ -n "$current" ] && [ "$current" != "$payload_sha" ]; then ln -sfn "$current" "$data_dir/data/previous"; fi
   ln -sfn "$payload_sha" "$data_dir/data/current"
 fi
-K3S_STANDIN_ARGV0=$0 K3S_STANDIN_DATA=$data_dir exec python3 -sE "$dir/standin/k3s_standin.py" "$@"
+STANDIN_ARGV0=$0 STANDIN_DATA=$data_dir exec python3 -sE "$dir/standin/main.py" "$@"

@@ -1,4 +1,5 @@
-"""What K3s's embedded kubelet does to the Node object, and the node's runtime files.
+"""What the embedded kubelet of K3s (and RKE2's kubelet, run the same way) does to the Node object,
+and the node's runtime files.
 
 Labels and taints from node-label / node-taint apply only when the Node is registered: an
 existing Node keeps its labels and taints on restart (kubelet's --node-labels and
@@ -9,17 +10,21 @@ plays the Pods bound to it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import grp
 import hashlib
 import json
 import os
+import pwd
 import secrets
 import shutil
 import socket
 import sys
 from pathlib import Path
 
-from common import VERSION, arch, cpu_count, hostname, info, machine_id, memory_kib, os_image, warn
+from common import BIN_DIR, VERSION, arch, cpu_count, hostname, info, machine_id, memory_kib, os_image, warn
+from flavour import FLAVOUR, RKE2_PROFILES
 from kube import ApiError, Kube
 
 KUBELET_LABELS = [
@@ -121,7 +126,7 @@ def node_password() -> str:
 
 
 def node_args_annotation(command: str, cli_args: list[str], parsed_values: dict) -> str:
-    """k3s.io/node-args: the command line, secrets replaced by ********."""
+    """k3s.io/node-args (rke2.io/node-args): the command line, secrets replaced by ********."""
     args = [command]
     hide = False
     for arg in cli_args:
@@ -141,6 +146,60 @@ def node_args_annotation(command: str, cli_args: list[str], parsed_values: dict)
     return json.dumps(args)
 
 
+def annotations(
+    command: str, cli_args: list[str], values: dict, node_ips: list[str], external_ips: list[str]
+) -> dict[str, str]:
+    """The annotations K3s/RKE2 put on their Node (k3s.io/* or rke2.io/*), secrets left out."""
+    hashed = {k: v for k, v in values.items() if k not in ("token", "agent-token")}
+    digest = hashlib.sha256(json.dumps(hashed, sort_keys=True, default=str).encode()).digest()
+    env = {k: ("********" if "TOKEN" in k else v) for k, v in os.environ.items() if k.startswith(FLAVOUR.env)}
+    key = FLAVOUR.annotation
+    ann = {
+        key("hostname"): hostname(),
+        key("internal-ip"): ",".join(node_ips),
+        key("node-args"): node_args_annotation(command, cli_args, values),
+        key("node-config-hash"): base64.b32encode(digest)[:52].decode(),
+        key("node-env"): json.dumps(env, sort_keys=True),
+        "alpha.kubernetes.io/provided-node-ip": ",".join(node_ips),
+        "node.alpha.kubernetes.io/ttl": "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        "kwok.x-k8s.io/node": "fake",
+    }
+    if external_ips:
+        ann[key("external-ip")] = ",".join(external_ips)
+    return ann
+
+
+def kubectl_in_data_dir(data_dir: Path) -> None:
+    """RKE2: <data-dir>/bin/kubectl exists after the first start (the runtime's binaries are put there)."""
+    if not FLAVOUR.kubectl_in_data_dir:
+        return
+    bin_dir = data_dir / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    link = bin_dir / "kubectl"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(BIN_DIR / "kubectl")
+
+
+def profile_problem(command: str, profile: str) -> str | None:
+    """RKE2's profile (cis, etcd): the name must be known, and a CIS server needs the etcd user and
+    group (etcd runs as them). The kernel parameters of rke2-cis-sysctl.conf are not checked: a node
+    container has the host's."""
+    if not profile:
+        return None
+    if profile not in RKE2_PROFILES:
+        return f"invalid value provided for --profile flag: {profile} (valid: {', '.join(RKE2_PROFILES)})"
+    missing = []
+    if command == "server" and profile.startswith("cis"):
+        for what, lookup in (("user", pwd.getpwnam), ("group", grp.getgrnam)):
+            try:
+                lookup("etcd")
+            except KeyError:
+                missing.append(f"{what}: etcd")
+    return f"missing required: {', '.join(missing)}" if missing else None
+
+
 def default_labels(name: str) -> dict[str, str]:
     return {
         "beta.kubernetes.io/arch": arch(),
@@ -148,8 +207,8 @@ def default_labels(name: str) -> dict[str, str]:
         "kubernetes.io/arch": arch(),
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",
-        "node.kubernetes.io/instance-type": "k3s",
-        "beta.kubernetes.io/instance-type": "k3s",
+        "node.kubernetes.io/instance-type": FLAVOUR.name,
+        "beta.kubernetes.io/instance-type": FLAVOUR.name,
     }
 
 
@@ -250,7 +309,7 @@ def pod_cidr(kube: Kube, name: str) -> str:
 
 
 def write_containerd_config(agent_dir: Path, default_runtime: str, snapshotter: str, docker: bool) -> None:
-    """agent/etc/containerd/config.toml as K3s renders it (the parts roles grep): detected runtimes,
+    """agent/etc/containerd/config.toml as K3s and RKE2 render it (the parts roles grep): detected runtimes,
     default_runtime_name, snapshotter; a config.toml.tmpl / config-v3.toml.tmpl replaces it."""
     etc = agent_dir / "etc" / "containerd"
     etc.mkdir(parents=True, exist_ok=True)
@@ -272,9 +331,9 @@ def write_containerd_config(agent_dir: Path, default_runtime: str, snapshotter: 
                 info(f"Found {runtime} container runtime at {directory / binary}")
                 break
     lines = [
-        "# File generated by k3s (edgeai lab stand-in). DO NOT EDIT. Use config-v3.toml.tmpl instead.",
+        f"# File generated by {FLAVOUR.name} (edgeai lab stand-in). DO NOT EDIT. Use config-v3.toml.tmpl instead.",
         "version = 3",
-        'root = "/var/lib/rancher/k3s/agent/containerd"',
+        f'root = "{agent_dir / "containerd"}"',
         'state = "/run/k3s/containerd"',
         "",
         "[plugins.'io.containerd.cri.v1.images']",
@@ -314,7 +373,7 @@ def write_containerd_config(agent_dir: Path, default_runtime: str, snapshotter: 
 
 
 def check_airgap_images(agent_dir: Path) -> None:
-    """K3s imports agent/images/*.tar{,.gz,.zst} at start; a broken tarball is an error, not fatal."""
+    """K3s and RKE2 import agent/images/*.tar{,.gz,.zst} at start; a broken tarball is an error, not fatal."""
     images = agent_dir / "images"
     if not images.is_dir():
         return

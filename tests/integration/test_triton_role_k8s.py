@@ -455,3 +455,16 @@ def test_preflight_refuses_bad_settings_naming_the_variable(names, run_role, ove
     assert refused.changed == 0
     assert named in refused.output, _tail(refused.output, names)
     _no_secret(refused, names.secret_key)
+
+
+def test_a_rollout_that_cannot_finish_names_what_the_pods_say(names, run_role, converged):
+    """Last in this file (it leaves the Deployment mid-roll for the teardown): a GPU request no lab node
+    can meet leaves the new replica Pending, and the role fails within triton_wait_timeout naming the
+    Pod and the scheduler's reason, not only the timeout."""
+    greedy = {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"memory": "2Gi", "nvidia.com/gpu": 64}}
+    failed = run_role(triton_deployment_resources=greedy, triton_wait_timeout=20)
+    assert failed.rc != 0 and failed.failed == 1, _tail(failed.output, names)
+    said = " ".join(failed.output.split())  # the YAML callback folds long messages
+    assert f"The Deployment {names.namespace}/{DEPLOYMENT} did not roll out within 20 s" in said, _tail(said, names)
+    assert "Pending (Unschedulable:" in said, _tail(said, names)
+    assert "Insufficient nvidia.com/gpu" in said, _tail(said, names)

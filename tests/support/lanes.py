@@ -54,8 +54,9 @@ def select(config: pytest.Config, items: list[pytest.Item]) -> None:
     lane = config.getoption("--lane")
     if not lane:
         return
-    kept = [item for item in items if lane_of(item) == lane]
-    dropped = [item for item in items if lane_of(item) != lane]
+    kept, dropped = [], []
+    for item in items:
+        (kept if lane_of(item) == lane else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -3,8 +3,11 @@
 # kwok ($LAB_CACHE/bin/kwok-$KWOK_VERSION/kwok, built by lab/build.sh kwok) plays
 # the kubelet of every Node annotated kwok.x-k8s.io/node=fake: nodes turn Ready
 # (leases renewed), pods bound to them turn Running/Ready. The nodes are
-# lab/kwok/nodes.yaml: gpu-0/1 (amd64, four nvidia.com/gpu each); no Jetson node,
-# the k3s role joins those. Stages: kwok's own defaults (the set kwokctl uses: node/fast,
+# lab/kwok/nodes.yaml: gpu-0/1 (amd64 machines with four simulated GPUs each, annotation
+# lab.edgeai.io/simulated-nvidia-gpus), advertising no nvidia.com/gpu and carrying no role's label;
+# no Jetson node, the k3s role joins those. Beside kwok runs the device plugin's STAND-IN
+# (lab/standins/gpu/report.py): a Node gets nvidia.com/gpu only while a device plugin Pod that
+# a role deployed is Running there. Stages: kwok's own defaults (the set kwokctl uses: node/fast,
 # node/heartbeat-with-lease, pod/fast), read from the pinned kwok module in the
 # Go module cache, not copied into this repository. Needs the "k8s" part up.
 
@@ -29,6 +32,7 @@ _kwok_stages() {
   mv "$KWOK_STAGES_FILE.tmp" "$KWOK_STAGES_FILE"
 }
 KWOK_ENV="$LAB_DIR/env.d/kwok.env"
+GPU_REPORT="$LAB_SRC/standins/gpu/report.py"
 KWOK_NODES=(gpu-0 gpu-1)
 
 _kwok_kubectl() { "$REPO_ROOT/.venv/bin/kubectl" --kubeconfig="$LAB_DIR/kube/kubeconfig" --request-timeout=10s "$@"; }
@@ -48,7 +52,7 @@ kwok_up() {
   # A control plane rebuilt since kwok started means new credentials: restart it.
   local sum; sum=$(sha256sum < "$LAB_DIR/kube/kubeconfig")
   if daemon_running kwok && [[ $(cat "$LAB_DIR/run/kwok.kubeconfig.sum" 2>/dev/null) != "$sum" ]]; then
-    say "kwok: control plane changed, restarting"; stop_daemon kwok
+    say "kwok: control plane changed, restarting"; stop_daemon kwok; stop_daemon gpu-report
   fi
   if ! daemon_running kwok; then
     echo "$sum" > "$LAB_DIR/run/kwok.kubeconfig.sum"
@@ -72,6 +76,14 @@ kwok_up() {
       die "kwok nodes not Ready after 60s (log: $LAB_DIR/logs/kwok.log)"
     fi
   fi
+  # The device plugin's stand-in (restarted with kwok, so with a changed control plane too).
+  if ! daemon_running gpu-report; then
+    say "kwok: starting the device plugin's stand-in (log $LAB_DIR/logs/gpu-report.log)"
+    start_daemon gpu-report "$LAB_DIR/logs/gpu-report.log" \
+      "$REPO_ROOT/.venv/bin/python" "$GPU_REPORT" --kubeconfig="$LAB_DIR/kube/kubeconfig"
+    sleep 1
+    daemon_running gpu-report || { tail -n 20 "$LAB_DIR/logs/gpu-report.log" >&2; die "the device plugin's stand-in exited"; }
+  fi
   local tmp="$KWOK_ENV.tmp"
   {
     echo "KWOK_VERSION=$KWOK_VERSION"
@@ -86,6 +98,7 @@ kwok_down() {
   if [[ -s $LAB_DIR/kube/kubeconfig ]] && k8s_status >/dev/null 2>&1; then
     _kwok_kubectl delete node "${KWOK_NODES[@]}" --ignore-not-found --wait=false >/dev/null 2>&1 || true
   fi
+  stop_daemon gpu-report
   stop_daemon kwok
   local pid
   for pid in $(pgrep -f -- "^$KWOK_BIN " || true); do kill -TERM "$pid" 2>/dev/null || true; done
@@ -95,6 +108,7 @@ kwok_down() {
 
 kwok_status() {
   daemon_running kwok || { echo "kwok not running"; return 1; }
+  daemon_running gpu-report || { echo "kwok running, the device plugin's stand-in not"; return 1; }
   local n; n=$(_kwok_ready_count)
   [[ $n == "${#KWOK_NODES[@]}" ]] || { echo "kwok running, $n/${#KWOK_NODES[@]} nodes Ready"; return 1; }
   echo "kwok $KWOK_VERSION, ${#KWOK_NODES[@]}/${#KWOK_NODES[@]} nodes Ready (${KWOK_NODES[*]})"

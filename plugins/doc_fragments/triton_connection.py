@@ -7,6 +7,13 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     DOCUMENTATION = r"""
+attributes:
+  action_group:
+    description: Use C(group/edgeai.inference.triton) in C(module_defaults) to set the connection once for all of
+      the collection's Triton modules.
+    support: full
+    membership:
+      - edgeai.inference.triton
 options:
   url:
     description:

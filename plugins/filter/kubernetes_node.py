@@ -1,6 +1,7 @@
 # Copyright: edgeai.inference contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters of the k3s role: node labels and taints as K3s/RKE2 flags, release versions ordered.
+"""Filters of the cluster roles: node labels and taints as K3s/RKE2 flags, release versions ordered,
+an extended resource each Node can allocate.
 
 Documented in one YAML file per filter beside this file (<filter>.yml).
 """
@@ -48,10 +49,28 @@ def kubernetes_release_key(version):
     return [int(major), int(minor), int(patch), 10**6 if rc is None else int(rc), int(build)]
 
 
+def node_allocatable(nodes, resource):
+    """{node name: int} of ``resource`` in each Node's status.allocatable (0 where it is absent)."""
+    if not isinstance(nodes, list):
+        raise AnsibleFilterError("node_allocatable needs a list of Node objects (k8s_info's resources)")
+    counts = {}
+    for node in nodes:
+        if not isinstance(node, dict) or not isinstance(node.get("metadata"), dict) or "name" not in node["metadata"]:
+            raise AnsibleFilterError(f"node_allocatable: {node!r:.80} is not a Node object")
+        value = str(((node.get("status") or {}).get("allocatable") or {}).get(resource, "0"))
+        try:
+            counts[node["metadata"]["name"]] = int(value)
+        except ValueError:
+            name = node["metadata"]["name"]
+            raise AnsibleFilterError(f"node_allocatable: {resource} of {name} is {value!r}, not a count") from None
+    return counts
+
+
 class FilterModule:
     def filters(self):
         return {
             "node_label_flags": node_label_flags,
             "node_taint_flags": node_taint_flags,
             "kubernetes_release_key": kubernetes_release_key,
+            "node_allocatable": node_allocatable,
         }

@@ -78,6 +78,14 @@ def converged_site(lab):
     return converge_site(lab)
 
 
+@pytest.fixture(scope="module")
+def lab_gpus(lab):
+    """The lab's GPU servers advertising their GPUs: the site's device plugin deployed (gpu.yml)."""
+    from tests.integration.kube import api_client, site_gpus
+
+    site_gpus(api_client(lab))
+
+
 @pytest.fixture(scope="session")
 def triton(lab, tmp_path_factory):
     """Triton from MinIO over TLS: linear loads, broken fails to load (server keeps running)."""

@@ -177,3 +177,26 @@ def simulated_jetson_nodes(api: client.ApiClient) -> Iterator[set[str]]:
     finally:
         for name in FIXTURE_JETSONS:
             delete(core.delete_node, name)
+
+
+# The lab's x86 GPU servers (lab/kwok/nodes.yaml): four simulated GPUs each, advertised only while
+# a device plugin Pod runs there (the lab's device plugin stand-in).
+LAB_GPU_NODES = ("gpu-0", "gpu-1")
+LAB_GPUS_PER_NODE = 4
+
+
+def allocatable_gpus(api: client.ApiClient, names: tuple[str, ...] = LAB_GPU_NODES) -> dict[str, int]:
+    """nvidia.com/gpu in each Node's allocatable resources (0 where it is not there)."""
+    core = client.CoreV1Api(api)
+    return {n: int((core.read_node(n).status.allocatable or {}).get("nvidia.com/gpu", "0")) for n in names}
+
+
+def site_gpus(api: client.ApiClient) -> None:
+    """playbooks/gpu.yml on the lab's site (the device plugin, as site.yml deploys it; a no-op when
+    it is there), then every lab GPU server advertising its GPUs."""
+    from tests.integration.labsite import run_playbook  # the site's runner, imported here to keep kube.py light
+
+    run = run_playbook("gpu.yml")
+    assert run.returncode == 0, run.stdout[-4000:]
+    want = dict.fromkeys(LAB_GPU_NODES, LAB_GPUS_PER_NODE)
+    wait_for(f"the lab's GPU servers advertising {want}", lambda: allocatable_gpus(api) == want, timeout=60)

@@ -102,6 +102,20 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
         {"nfs_provisioner_state": "gone"},
         ("nfs_provisioner_state", "present, absent"),
     ),
+    ("nvidia_gpu", "unknown provider", {"nvidia_gpu_provider": "nouveau"}, ("nvidia_gpu_provider", "gpu_operator")),
+    ("nvidia_gpu", "empty node selector", {"nvidia_gpu_node_selector": {}}, ("nvidia_gpu_node_selector", "labels")),
+    (
+        "nvidia_gpu",
+        "operator without its chart repository",
+        {"nvidia_gpu_provider": "gpu_operator"},
+        ("nvidia_gpu_operator_chart_repo_url", "Helm repository"),
+    ),
+    (
+        "nvidia_gpu",
+        "operator without Helm",
+        {"nvidia_gpu_provider": "gpu_operator", "nvidia_gpu_operator_chart_repo_url": "https://charts.example.invalid"},
+        ("helm does not run", "Helm 3", "nvidia_gpu_provider: device_plugin"),
+    ),
     (
         "minio",
         "key without certificate",

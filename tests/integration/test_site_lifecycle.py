@@ -121,6 +121,8 @@ def assert_removed(lab: dict[str, str]) -> None:
     """What reset.yml removes, on the nodes and on the cluster."""
     core = client.CoreV1Api(api_client(lab))
     assert absent(core.read_namespace, "edgeai"), "the Triton namespace is still there"
+    apps = client.AppsV1Api(api_client(lab))
+    assert absent(apps.read_namespaced_daemon_set, "nvidia-device-plugin-daemonset", "kube-system"), "the GPU plugin"
     for path in ("/etc/systemd/system/tritonserver.service", "/etc/default/tritonserver", "/opt/tritonserver"):
         assert not node_path_exists(TRITON_NODE, path), path
     assert docker("exec", TRITON_NODE, "id", "triton", check=False).returncode != 0

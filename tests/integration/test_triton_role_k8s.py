@@ -186,7 +186,7 @@ def fresh_check(api, names, run_role) -> Run:
 
 
 @pytest.fixture(scope="module")
-def models_claim(api, names, fresh_check) -> None:
+def models_claim(api, names, fresh_check, lab_gpus) -> None:
     """The claim the DaemonSet mounts, bound to a static volume (nfs_provisioner's job on a real site)."""
     core = client.CoreV1Api(api)
     holders = _gpu_holders(core, names.namespace)

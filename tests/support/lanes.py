@@ -25,6 +25,7 @@ SITE_FILES = frozenset(
         "test_faults_site.py",
         "test_lab_k8s.py",
         "test_nfs_provisioner.py",
+        "test_nvidia_gpu_role.py",
         "test_site_lifecycle.py",
         "test_site_security.py",
         "test_triton_role_k8s.py",

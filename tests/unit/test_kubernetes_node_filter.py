@@ -7,6 +7,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.edgeai.inference.plugins.filter.kubernetes_node import (
     kubernetes_release_key,
+    node_allocatable,
     node_label_flags,
     node_taint_flags,
 )
@@ -57,3 +58,22 @@ def test_release_keys_order_releases(older, newer):
 def test_release_key_refuses_other_strings(version):
     with pytest.raises(AnsibleFilterError, match="not a K3s or RKE2 release"):
         kubernetes_release_key(version)
+
+
+def test_allocatable_extended_resource_per_node():
+    nodes = [
+        {"metadata": {"name": "gpu-0"}, "status": {"allocatable": {"cpu": "32", "nvidia.com/gpu": "4"}}},
+        {"metadata": {"name": "gpu-1"}, "status": {"allocatable": {"cpu": "32"}}},
+        {"metadata": {"name": "new"}},
+    ]
+    assert node_allocatable(nodes, "nvidia.com/gpu") == {"gpu-0": 4, "gpu-1": 0, "new": 0}
+    assert node_allocatable([], "nvidia.com/gpu") == {}
+
+
+def test_allocatable_refuses_what_is_not_nodes():
+    with pytest.raises(AnsibleFilterError, match="list of Node"):
+        node_allocatable({"gpu-0": 4}, "nvidia.com/gpu")
+    with pytest.raises(AnsibleFilterError, match="not a count"):
+        node_allocatable(
+            [{"metadata": {"name": "x"}, "status": {"allocatable": {"nvidia.com/gpu": "4k"}}}], "nvidia.com/gpu"
+        )

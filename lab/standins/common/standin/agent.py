@@ -389,10 +389,16 @@ class Agent:
         sd_notify("READY=1\n")
         info(f"{NAME} agent is up and running")
         reachable = True
+        tick = 0
         while True:
-            self.sleep(10)
+            self.sleep(2)
             if not kwok.alive():
                 fatal(f"kubelet exited: stand-in kubelet (kwok) stopped; last log lines:\n{kwok.tail()}")
+            with contextlib.suppress(ApiError, OSError):
+                nodes.report_gpus(kube, self.node_name)
+            tick += 1
+            if tick % 5:
+                continue
             try:
                 _get(url.hostname or "", url.port or FLAVOUR.supervisor_port, "/ping", ssl._create_unverified_context())
                 if not reachable:

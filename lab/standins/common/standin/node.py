@@ -23,6 +23,7 @@ import socket
 import sys
 from pathlib import Path
 
+import gpus
 from common import BIN_DIR, VERSION, arch, cpu_count, hostname, info, machine_id, memory_kib, os_image, warn
 from flavour import FLAVOUR, RKE2_PROFILES
 from kube import ApiError, Kube
@@ -167,7 +168,42 @@ def annotations(
     }
     if external_ips:
         ann[key("external-ip")] = ",".join(external_ips)
+    ann.update(machine_annotations())
     return ann
+
+
+# The lab's description of the machine a node container stands for: how many NVIDIA GPUs it has
+# (a file the lab mounts into a GPU node's container; absent: none).
+MACHINE_GPUS_FILE = Path("/etc/edgeai-lab/simulated-nvidia-gpus")
+# The RuntimeClasses K3s's runtimes.yaml and RKE2's rke2-runtimeclasses chart deploy (handler = name).
+RUNTIME_CLASSES = ("crun", "lunatic", "nvidia", "nvidia-experimental", "slight", "spin", "wasmedge", "wasmer",
+                   "wasmtime", "wws")  # fmt: skip
+
+
+def machine_annotations() -> dict[str, str]:
+    """The simulated hardware of this node as the Node's annotation (lab/standins/gpu/README.md)."""
+    try:
+        count = int(MACHINE_GPUS_FILE.read_text().strip())
+    except (OSError, ValueError):
+        return {}
+    return {gpus.HARDWARE_ANNOTATION: str(count)} if count > 0 else {}
+
+
+def report_gpus(kube: Kube, name: str) -> None:
+    """STAND-IN for the kubelet's device manager: nvidia.com/gpu on this Node while a device plugin Pod
+    runs here (gpus.py decides), as the lab's runner does for its kwok nodes."""
+    node = kube.get(f"/api/v1/nodes/{name}")
+    pods = kube.get(f"/api/v1/pods?fieldSelector=spec.nodeName%3D{name}").get("items", [])
+    plugins = gpus.plugins_by_node(pods).get(name, [])
+    patch = gpus.status_patch(node, plugins)
+    if patch is None:
+        return
+    kube.merge_patch(f"/api/v1/nodes/{name}/status", patch)
+    new = patch["status"]
+    info(
+        f"Device plugin stand-in: {gpus.RESOURCE} capacity {new['capacity'][gpus.RESOURCE]}, allocatable "
+        f"{new['allocatable'][gpus.RESOURCE]} ({'registered: ' + ', '.join(plugins) if plugins else 'no plugin Pod'})"
+    )
 
 
 def kubectl_in_data_dir(data_dir: Path) -> None:

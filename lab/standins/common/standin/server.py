@@ -696,6 +696,17 @@ class Server:
         files.update({f.removesuffix(".yaml"): f for f in chosen})
         return files
 
+    def deploy_runtime_classes(self) -> None:
+        """The one packaged component the stand-in deploys, not only lists: the RuntimeClasses of
+        K3s's runtimes.yaml / RKE2's rke2-runtimeclasses (nvidia among them), unless disabled."""
+        assert self.admin is not None
+        component = "rke2-runtimeclasses" if FLAVOUR.name == "rke2" else "runtimes"
+        if component in set(_split(self.p.list("disable"))):
+            return
+        for name in nodes.RUNTIME_CLASSES:
+            body = {"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass", "metadata": {"name": name}, "handler": name}
+            self.admin.apply("/apis/node.k8s.io/v1/runtimeclasses", name, body)
+
     def write_manifests(self) -> None:
         """server/manifests/: the packaged components minus those in disable (files only)."""
         manifests = self.sdir / "manifests"
@@ -908,6 +919,7 @@ class Server:
         self.write_kubeconfig()
         nodes.kubectl_in_data_dir(self.data_dir)
         self.write_manifests()
+        self.deploy_runtime_classes()
         self.start_controllers()
         if not self.disable_agent:
             nodes.write_containerd_config(
@@ -921,8 +933,15 @@ class Server:
             self.start_kwok()
         sd_notify("READY=1\n")
         info(f"{NAME} is up and running")
+        tick = 0
         while not self.stopping.wait(1):
             self.check_children()
+            tick += 1
+            if not self.disable_agent and tick % 2 == 0:
+                try:
+                    nodes.report_gpus(self.admin, self.node_name)
+                except (ApiError, OSError) as exc:
+                    warn(f"Device plugin stand-in: cannot update node {self.node_name}: {exc}")
         self.shutdown()
 
 

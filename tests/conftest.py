@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tests.labenv import LabNotUp, lab_env
-from tests.support import lanes
+from tests.support import lanes, site
 
 
 def pytest_addoption(parser):
@@ -18,6 +18,13 @@ def pytest_addoption(parser):
 
 def pytest_collection_modifyitems(config, items):
     lanes.select(config, items)
+    site.order(items)
+
+
+def pytest_runtest_logreport(report):
+    """A failed test may have left the lab's site half-changed: the next site-level test converges it."""
+    if report.failed:
+        site.forget()
 
 
 @pytest.fixture(scope="session")

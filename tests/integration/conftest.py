@@ -25,7 +25,7 @@ ANSIBLE_CFG = Path(tempfile.mkdtemp(prefix="edgeai-ansible-")) / "ansible.cfg"
 # the JSON stream: the same collection path, JSON out, nothing else.
 ANSIBLE_CFG.write_text(
     f"[defaults]\ncollections_path = {REPO_ROOT / '.collections'}\n"
-    "stdout_callback = ansible.posix.json\nbin_ansible_callbacks = true\n"
+    "stdout_callback = ansible.posix.json\nbin_ansible_callbacks = true\npipelining = true\n"
 )
 
 
@@ -72,9 +72,9 @@ def run_module(
     return report["plays"][0]["tasks"][0]["hosts"][host]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def converged_site(lab):
-    """The lab's site as site.yml makes it (a no-op on a converged one), once per test module."""
+    """The lab's site as site.yml makes it, proven before each test (tests/support/site.py)."""
     return converge_site(lab)
 
 

@@ -1,8 +1,9 @@
 """upgrade.yml and reset.yml on the lab's site, each followed back to a converged site.
 
-Each test starts from the converged site (site.yml first) and leaves it converged
-with the inventory's settings, so the tests after it find the site as site.yml
-makes it.
+Each test starts from the converged site (tests/support/site.py) and leaves it
+converged with the inventory's settings, restoring only what it changed and checking
+that it did: the upgrade tests change Triton alone, so triton.yml brings it back; the
+reset tests remove the whole stack, so site.yml does.
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def test_upgrade_rolls_each_part_proves_it_and_a_rerun_changes_nothing(converged
     assert again.returncode == 0, again.stdout[-6000:]
     assert all(n == 0 for n in changed(again.stdout).values()), changed(again.stdout)
 
-    # back to the inventory's settings
-    back = run_playbook("site.yml")
+    # back to the inventory's settings: the upgrade changed Triton alone (MinIO's node: 0 above)
+    back = run_playbook("triton.yml")
     assert back.returncode == 0, back.stdout[-6000:]
     assert deployment_image(apps) == old_image
     assert "--log-info=true" not in unit_text(TRITON_NODE, "tritonserver.service")
@@ -110,8 +111,8 @@ def test_a_host_that_fails_its_upgrade_stops_the_roll_before_the_cluster(converg
     assert "PLAY [Triton on the cluster, rolled by its update strategy]" not in up.stdout, up.stdout[-4000:]
     assert deployment_image(apps) == image
 
-    # the fix is a re-run with good settings: site.yml here, the inventory's own
-    back = run_playbook("site.yml")
+    # the fix is a re-run with good settings: triton.yml (the part that failed), the inventory's own
+    back = run_playbook("triton.yml")
     assert back.returncode == 0, back.stdout[-6000:]
     proof = run_playbook("verify.yml")
     assert proof.returncode == 0, proof.stdout[-4000:]

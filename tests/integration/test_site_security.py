@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import docker
 from tests.integration.labsite import run_playbook
 from tests.labenv import LAB_DIR, read_env_file
+from tests.support import site
 
 pytestmark = pytest.mark.lab
 
@@ -31,6 +32,7 @@ def converged(lab):
         pytest.fail("the lab's site nodes are not up: run make lab-up", pytrace=False)
     result = run_playbook("site.yml", "-vvv", "--diff")
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
+    site.converged()
     root = read_env_file(LAB_DIR / "site" / "minio-root.env")
     kept = json.loads(docker("exec", NODES[0], "cat", "/etc/minio/credentials.json").stdout)
     secrets = {"MinIO root password": root["MINIO_ROOT_PASSWORD"], "Triton secret key": kept["triton_secret_key"]}

@@ -28,7 +28,11 @@ if ! command -v uv >/dev/null; then
   python3 -m pip install --quiet 'uv>=0.5'
 fi
 say "setup: syncing .venv from uv.lock"
-(cd "$REPO_ROOT" && uv sync --frozen --quiet)
+# --compile-bytecode: every package's .pyc written once here. Without it, where
+# PYTHONDONTWRITEBYTECODE is set (as on the lab machine), every module run compiled its imports
+# again: the kubernetes client's 1,900 files for each kubernetes.core task, over half the
+# controller's CPU in a site.yml no-op (py-spy, 2026-12-03). Up-to-date files are skipped.
+(cd "$REPO_ROOT" && uv sync --frozen --quiet --compile-bytecode)
 
 link="$REPO_ROOT/.collections/ansible_collections/edgeai/inference"
 if [[ "$(readlink "$link" 2>/dev/null)" != "$REPO_ROOT" ]]; then

@@ -9,7 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD:$PWD/.collections"
 which=${1:-all}
-if [[ $which == all || $which == upload ]]; then .venv/bin/python -m bench.upload_bench; fi
+if [[ $which == all || $which == upload ]]; then
+  .venv/bin/python -m bench.upload_bench
+  # many small files: what a one-file edit sends (the file and one manifest shard) beside mc mirror
+  .venv/bin/python -m bench.upload_bench --large-files 0 --small-files 5000 --small-kib 1 --name upload-small-files
+fi
 if [[ $which == all || $which == site ]]; then .venv/bin/python -m bench.site_bench; fi
 if [[ $which == all || $which == scale ]]; then
   .venv/bin/python -m bench.scale_bench

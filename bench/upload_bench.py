@@ -123,6 +123,12 @@ def main() -> int:
     parser.add_argument("--small-kib", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=3, help="runs of every tool; the table shows medians")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results")
+    parser.add_argument(
+        "--name",
+        default="upload",
+        help="results file stem (bench/results/<name>.md); make bench also writes upload-small-files: "
+        "5,000 files of 1 KiB, where a one-file edit shows what the manifest costs",
+    )
     args = parser.parse_args()
 
     lab = lab_env()
@@ -240,11 +246,11 @@ def main() -> int:
             "rounds": args.rounds,
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        (args.out / "upload.json").write_text(
+        (args.out / f"{args.name}.json").write_text(
             json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=2) + "\n"
         )
-        write_table(args.out / "upload.md", meta, results)
-        print((args.out / "upload.md").read_text())
+        write_table(args.out / f"{args.name}.md", meta, results)
+        print((args.out / f"{args.name}.md").read_text())
     return 0
 
 

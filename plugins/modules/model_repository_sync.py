@@ -18,15 +18,18 @@ description:
     the platform or backend loads (C(model.onnx), C(model.pt), C(model.graphdef), C(model.plan),
     C(model.savedmodel/), C(model.py), C(model.xml), or the config's C(default_model_filename)).
     Every problem is listed in one error, and nothing is written.
-  - B(Idempotent by content.) The destination keeps a manifest, C(.edgeai-manifest.json) at the
-    repository root (Triton loads directories only, so it ignores it), with the sha256, size and
-    stamp of each file it wrote (the S3 ETag, or size and mtime on a filesystem). One listing per
+  - B(Idempotent by content.) The destination keeps a manifest with the sha256, size and stamp
+    of each file it wrote (the S3 ETag, or size and mtime on a filesystem), in up to 64 shards at
+    the repository root, C(.edgeai-manifest-<nn>.json) (Triton loads directories only, so it
+    ignores them); each file's record lives in the shard its path hashes to, so a publish rewrites
+    only the shards whose records changed. The single C(.edgeai-manifest.json) of earlier releases
+    is read, and removed once the shards hold its records. One listing per
     prefix tells whether each object is still the one recorded; no object is read or HEAD-requested.
     A local file is hashed again only when its size or mtime changed since it was recorded (see
     O(rehash)). Unchanged content sends nothing and reports C(changed=false).
   - B(Safe for a live Triton.) Version and other files go first, each model's C(config.pbtxt) after
-    them, stale files are deleted last and only with O(delete=true), and the manifest is written at
-    the end. On a filesystem each file is written under a temporary name and renamed into place.
+    them, stale files are deleted last and only with O(delete=true), and the changed manifest shards
+    are written at the end. On a filesystem each file is written under a temporary name and renamed into place.
   - B(Failures.) A file that fails holds back its model's C(config.pbtxt) and every delete; an
     unreachable store stops the rest. The error lists the files published and those not, the
     manifest records what reached the store, and a re-run sends only what is missing.

@@ -23,11 +23,13 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository import pbtxt
+from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.plan import shard_of
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import TritonClient
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.inference import http_request_body
 from tests import labtriton
 from tests.integration.conftest import ANSIBLE_CFG
 from tests.labenv import REPO_ROOT, read_env_file
+from tests.support.manifest import with_manifest
 
 pytestmark = pytest.mark.lab
 PORTS = (18410, 18411, 18412)
@@ -192,16 +194,17 @@ def test_first_run_publishes_every_source(site):
     assert published["changed"] is True, published
     assert published["models"] == ["echo", "fetched", "labels", "linear"], published
     keys = set(bucket_state(site["s3"], site["bucket"]))
-    for key in (
-        "linear/config.pbtxt",
-        "linear/1/model.py",
-        "labels/labels.txt",
-        "labels/1/model.py",
-        "echo/config.pbtxt",
-        "echo/1/model.py",
-        "fetched/config.pbtxt",
-        "fetched/1/model.py",
-        ".edgeai-manifest.json",
+    for key in with_manifest(
+        [
+            "linear/config.pbtxt",
+            "linear/1/model.py",
+            "labels/labels.txt",
+            "labels/1/model.py",
+            "echo/config.pbtxt",
+            "echo/1/model.py",
+            "fetched/config.pbtxt",
+            "fetched/1/model.py",
+        ]
     ):
         assert key in keys, sorted(keys)
 
@@ -231,7 +234,8 @@ def test_rerun_changes_nothing_and_check_mode_predicts_the_weight_change(site):
     publish = real["tasks"][PUBLISH_S3]
     assert publish["modified"] == ["linear/config.pbtxt"] and publish["models_changed"] == ["linear"], publish
     after = bucket_state(site["s3"], site["bucket"])
-    assert {k for k in after if after[k] != before.get(k)} == {"linear/config.pbtxt", ".edgeai-manifest.json"}
+    # what the edit sent grows with what changed: the file and the one manifest shard recording it
+    assert {k for k in after if after[k] != before.get(k)} == {"linear/config.pbtxt", shard_of("linear/config.pbtxt")}
     site["vars"] = edited
 
 
@@ -348,14 +352,9 @@ def test_filesystem_store(tmp_path):
     assert first["rc"] == 0 and not first["failed"], first["failed"]
     assert first["tasks"][PUBLISH_DIR]["models_changed"] == ["labels", "linear"]
     files = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file())
-    assert files == [
-        ".edgeai-manifest.json",
-        "labels/3/model.py",
-        "labels/config.pbtxt",
-        "labels/labels.txt",
-        "linear/1/model.py",
-        "linear/config.pbtxt",
-    ]
+    assert files == with_manifest(
+        ["labels/3/model.py", "labels/config.pbtxt", "labels/labels.txt", "linear/1/model.py", "linear/config.pbtxt"]
+    )
     assert run_role(tmp_path, variables)["stats"]["changed"] == 0
 
     # a model dropped from the list leaves the build directory and the store
@@ -397,17 +396,12 @@ def test_nfs_store_on_a_remote_host(node_factory, tmp_path):
     first = run_role(tmp_path, variables, inventory=str(inventory))
     assert first["rc"] == 0 and not first["failed"], first["failed"] or first["stdout"][-3000:]
     assert first["tasks"][publish]["models_changed"] == ["labels", "linear"]
-    assert listing() == [
-        ".edgeai-manifest.json",
-        "labels/1/model.py",
-        "labels/config.pbtxt",
-        "labels/labels.txt",
-        "linear/1/model.py",
-        "linear/config.pbtxt",
-    ]
+    assert listing() == with_manifest(
+        ["labels/1/model.py", "labels/config.pbtxt", "labels/labels.txt", "linear/1/model.py", "linear/config.pbtxt"]
+    )
     assert run_role(tmp_path, variables, inventory=str(inventory))["stats"]["changed"] == 0
 
     variables["model_repository_models"] = variables["model_repository_models"][:1]
     dropped = run_role(tmp_path, variables, inventory=str(inventory))
     assert dropped["tasks"][publish]["models_changed"] == ["labels"], dropped["tasks"][publish]
-    assert listing() == [".edgeai-manifest.json", "linear/1/model.py", "linear/config.pbtxt"]
+    assert listing() == with_manifest(["linear/1/model.py", "linear/config.pbtxt"])

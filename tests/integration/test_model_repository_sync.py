@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from tests.integration.conftest import run_module
 from tests.labenv import REPO_ROOT, read_env_file
+from tests.support.manifest import with_manifest
 
 pytestmark = pytest.mark.lab
 LAB_MODELS = REPO_ROOT / "lab" / "models"
@@ -93,7 +94,7 @@ def test_publish_tls_idempotent_edit_and_delete(minio, repo):
     assert first["changed"] is True and not first.get("failed"), first
     assert first["added"] == ALL_FILES and first["models_changed"] == ["labels", "linear"], first
     published = snapshot(minio["tls"], prefix)
-    assert sorted(published) == [".edgeai-manifest.json", *ALL_FILES]
+    assert sorted(published) == with_manifest(ALL_FILES)
     for rel in ALL_FILES:
         assert body(minio["tls"], f"{prefix}/{rel}") == (repo / rel).read_bytes(), rel
 
@@ -117,11 +118,8 @@ def test_publish_tls_idempotent_edit_and_delete(minio, repo):
     deleted = run_module("model_repository_sync", {**args, "delete": True}, env=env)
     assert deleted["changed"] is True, deleted
     assert deleted["deleted"] == ["labels/1/model.py", "labels/config.pbtxt", "labels/labels.txt"], deleted
-    assert sorted(snapshot(minio["tls"], prefix)) == [
-        ".edgeai-manifest.json",
-        "linear/1/model.py",
-        "linear/config.pbtxt",
-    ]
+    # the deleted model's records went with it: only the shards recording linear's files are left
+    assert sorted(snapshot(minio["tls"], prefix)) == with_manifest(["linear/1/model.py", "linear/config.pbtxt"])
     assert run_module("model_repository_sync", {**args, "delete": True}, env=env)["changed"] is False
 
 

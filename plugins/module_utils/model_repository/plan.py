@@ -2,11 +2,16 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Compare a local repository with what the destination holds, by content.
 
-The destination keeps a manifest (``.edgeai-manifest.json`` at the repository
-root, which Triton ignores: it loads directories only) with, per file, the
-sha256 of its content, the size, the source file's mtime when it was hashed,
-and the destination's own stamp of the object it wrote (the S3 ETag, or the
-file's size and mtime on a filesystem). A remote file counts as known only
+The destination keeps a manifest with, per file, the sha256 of its content,
+the size, the source file's mtime when it was hashed, and the destination's own
+stamp of the object it wrote (the S3 ETag, or the file's size and mtime on a
+filesystem). The manifest is split into up to MANIFEST_SHARDS files at the
+repository root (``.edgeai-manifest-<nn>.json``, which Triton ignores: it loads
+directories only), each file's record in the shard its path hashes to, so a
+publish rewrites only the shards whose records changed: what a change sends
+grows with what changed, not with the repository. The single manifest of
+earlier releases (``.edgeai-manifest.json``) is read too, and removed once the
+shards hold its records. A remote file counts as known only
 while the listing still shows that stamp, so a file changed behind the
 module's back is published again. A local file is re-hashed only when its
 size or mtime differs from the manifest's record (or when asked to).
@@ -24,7 +29,9 @@ from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.
     LocalFile,
 )
 
-MANIFEST_NAME = ".edgeai-manifest.json"
+MANIFEST_NAME = ".edgeai-manifest.json"  # the single manifest of earlier releases: read, then replaced
+SHARD_PREFIX = ".edgeai-manifest-"
+MANIFEST_SHARDS = 64
 MANIFEST_FORMAT = 1
 HASH_CHUNK = 1024 * 1024
 
@@ -88,6 +95,36 @@ def order_uploads(relpaths: list[str]) -> list[str]:
 def order_deletes(relpaths: list[str]) -> list[str]:
     """The reverse of uploads: a removed model loses its config.pbtxt before its files."""
     return sorted(relpaths, key=lambda rel: (not is_config(rel), rel))
+
+
+def is_manifest(rel: str) -> bool:
+    """A manifest file of the destination (a shard, or the single manifest of earlier releases)."""
+    return "/" not in rel and (rel == MANIFEST_NAME or (rel.startswith(SHARD_PREFIX) and rel.endswith(".json")))
+
+
+def shard_of(rel: str) -> str:
+    """The manifest shard that records ``rel``: stable for a path, spread evenly over the shards."""
+    bucket = int(hashlib.sha256(rel.encode()).hexdigest()[:8], 16) % MANIFEST_SHARDS
+    return f"{SHARD_PREFIX}{bucket:02x}.json"
+
+
+def split_manifest(entries: dict[str, ManifestEntry]) -> dict[str, dict[str, ManifestEntry]]:
+    """Records by the shard they belong in; shards with no record are absent."""
+    shards: dict[str, dict[str, ManifestEntry]] = {}
+    for rel, entry in entries.items():
+        shards.setdefault(shard_of(rel), {})[rel] = entry
+    return shards
+
+
+def merge_manifests(stored: dict[str, dict[str, ManifestEntry]]) -> dict[str, ManifestEntry]:
+    """One view of every stored manifest file: the earlier single manifest first, shards over it.
+
+    A record found twice (a publish that stopped between writing a shard and removing an older
+    file) is safe either way: a record vouches only while the listing shows its stamp."""
+    merged = dict(stored.get(MANIFEST_NAME, {}))
+    for rel in sorted(r for r in stored if r != MANIFEST_NAME):
+        merged.update(stored[rel])
+    return merged
 
 
 def parse_manifest(raw: bytes | None) -> dict[str, ManifestEntry]:

@@ -18,8 +18,8 @@ from ansible_collections.edgeai.inference.plugins.module_utils.errors import Sto
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.layout import LocalFile
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.plan import (
     HASH_CHUNK,
-    MANIFEST_NAME,
     RemoteObject,
+    is_manifest,
 )
 
 TEMP_PREFIX = ".edgeai-tmp-"
@@ -53,32 +53,35 @@ class FilesystemStore:
     def _path(self, rel: str) -> str:
         return os.path.join(self.root, *rel.split("/"))
 
-    def list(self) -> tuple[dict[str, RemoteObject], bool]:
+    def list(self) -> tuple[dict[str, RemoteObject], list[str]]:
         objects: dict[str, RemoteObject] = {}
-        has_manifest = False
+        manifests: list[str] = []
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames.sort()
             reldir = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
             prefix = "" if reldir == "." else reldir + "/"
             for name in filenames:
                 rel = prefix + name
-                if rel == MANIFEST_NAME:
-                    has_manifest = True
+                if is_manifest(rel):
+                    manifests.append(rel)
                 elif not name.startswith(TEMP_PREFIX):
                     objects[rel] = RemoteObject(*self._remote(dirpath, name))
-        return objects, has_manifest
+        return objects, sorted(manifests)
 
     @staticmethod
     def _remote(dirpath: str, name: str) -> tuple[int, str]:
         stat = os.stat(os.path.join(dirpath, name))
         return stat.st_size, _stamp(stat)
 
-    def read_manifest(self) -> bytes:
-        with open(self._path(MANIFEST_NAME), "rb") as handle:
-            return handle.read()
+    def read_manifest(self, rel: str) -> bytes:
+        try:
+            with open(self._path(rel), "rb") as handle:
+                return handle.read()
+        except OSError as exc:
+            raise StoreError(f"cannot read {self._path(rel)}: {exc.strerror}", cause="read") from None
 
-    def write_manifest(self, data: bytes) -> None:
-        self._write(MANIFEST_NAME, [data], mode=0o644)
+    def write_manifest(self, rel: str, data: bytes) -> None:
+        self._write(rel, [data], mode=0o644)
 
     def _write(self, rel: str, chunks, mode: int, mtime_ns: int | None = None) -> os.stat_result:
         target = self._path(rel)

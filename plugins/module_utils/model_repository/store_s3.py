@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from ansible_collections.edgeai.inference.plugins.module_utils.errors import StoreError
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.layout import LocalFile
-from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.plan import MANIFEST_NAME, RemoteObject
+from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.plan import RemoteObject, is_manifest
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.s3_client import S3Client
 
 MIB = 1024 * 1024
@@ -81,23 +81,23 @@ class S3Store:
         self._parts.shutdown(wait=True)
         self.client.close()
 
-    def list(self) -> tuple[dict[str, RemoteObject], bool]:
-        """Every object under the prefix (stamp = ETag), and whether the manifest exists."""
+    def list(self) -> tuple[dict[str, RemoteObject], list[str]]:
+        """Every object under the prefix (stamp = ETag), and the manifest files among them."""
         objects: dict[str, RemoteObject] = {}
-        has_manifest = False
+        manifests: list[str] = []
         for key, size, etag in self.client.list_objects(self.bucket, self.prefix):
             rel = key[len(self.prefix) :]
-            if rel == MANIFEST_NAME:
-                has_manifest = True
+            if is_manifest(rel):
+                manifests.append(rel)
             elif rel and not rel.endswith("/"):
                 objects[rel] = RemoteObject(size, etag)
-        return objects, has_manifest
+        return objects, sorted(manifests)
 
-    def read_manifest(self) -> bytes:
-        return self.client.get_object(self.bucket, self.prefix + MANIFEST_NAME)
+    def read_manifest(self, rel: str) -> bytes:
+        return self.client.get_object(self.bucket, self.prefix + rel)
 
-    def write_manifest(self, data: bytes) -> None:
-        self._put_bytes(MANIFEST_NAME, data, hashlib.sha256(data).digest(), "application/json")
+    def write_manifest(self, rel: str, data: bytes) -> None:
+        self._put_bytes(rel, data, hashlib.sha256(data).digest(), "application/json")
 
     def _put_bytes(self, rel: str, data: bytes, digest: bytes, content_type: str = "application/octet-stream") -> str:
         headers = {

@@ -6,9 +6,10 @@ The store is an :class:`S3Store` or a :class:`FilesystemStore` (anything with
 ``list``, ``read_manifest``, ``write_manifest``, ``put``, ``delete``). Order of
 work, chosen for a Triton that may be reading the destination: every version
 file, then every ``config.pbtxt``, then (only with ``delete``) stale files, then
-the manifest. A failed file stops nothing but its own model's config.pbtxt; an
-unreachable store stops the rest at once. Either way the manifest records what
-did reach the store, so a re-run sends only what is missing.
+the manifest shards whose records changed (plan.py), then the manifest files no
+record needs any more. A failed file stops nothing but its own model's
+config.pbtxt; an unreachable store stops the rest at once. Either way the
+manifest records what did reach the store, so a re-run sends only what is missing.
 """
 
 from __future__ import annotations
@@ -31,20 +32,22 @@ from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.
     build_plan,
     describe,
     is_config,
+    merge_manifests,
     parse_manifest,
     remote_sha256,
     render_manifest,
+    split_manifest,
 )
 
 
 class Store(Protocol):
     description: str
 
-    def list(self) -> tuple[dict[str, RemoteObject], bool]: ...
+    def list(self) -> tuple[dict[str, RemoteObject], list[str]]: ...
 
-    def read_manifest(self) -> bytes: ...
+    def read_manifest(self, rel: str) -> bytes: ...
 
-    def write_manifest(self, data: bytes) -> None: ...
+    def write_manifest(self, rel: str, data: bytes) -> None: ...
 
     def put(self, local: layout.LocalFile) -> tuple[str, str, int]: ...
 
@@ -119,6 +122,39 @@ def _run_parallel(workers: int, jobs: list[str], work, outcome: _Outcome) -> Non
         list(pool.map(guarded, jobs))
 
 
+def _read_manifests(store: Store, names: list[str], workers: int) -> dict[str, dict[str, ManifestEntry]]:
+    """Every manifest file the listing showed, parsed (a damaged one holds no record), read in parallel."""
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names) or 1)), thread_name_prefix="manifest") as pool:
+        return dict(zip(names, pool.map(lambda rel: parse_manifest(store.read_manifest(rel)), names), strict=True))
+
+
+def _record(store: Store, stored: dict[str, dict[str, ManifestEntry]], outcome: _Outcome, workers: int) -> str | None:
+    """Write the shards whose records changed, then remove the manifest files no record needs
+    (the earlier single manifest among them); the first error, or None. Crash-safe at every step:
+    until a shard is written its older records stand, and they vouch only for the objects they name."""
+    wanted = split_manifest(outcome.entries)
+    writes = sorted(rel for rel, entries in wanted.items() if stored.get(rel) != entries)
+    errors: dict[str, str] = {}
+
+    def write(rel: str) -> None:
+        data = render_manifest(wanted[rel])
+        store.write_manifest(rel, data)
+        with outcome.lock:
+            outcome.sent += len(data)
+
+    def guarded(job, rel: str) -> None:
+        try:
+            job(rel)
+        except StoreError as exc:
+            errors[rel] = str(exc)
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="manifest") as pool:
+        list(pool.map(lambda rel: guarded(write, rel), writes))
+        if not errors:
+            list(pool.map(lambda rel: guarded(store.delete, rel), sorted(rel for rel in stored if rel not in wanted)))
+    return "; ".join(f"{rel}: {why}" for rel, why in sorted(errors.items())[:3]) or None
+
+
 def _plan_diff(
     local: dict[str, layout.LocalFile],
     remote: dict[str, RemoteObject],
@@ -156,9 +192,10 @@ def publish(
         if validate
         else sorted({rel.split("/")[0] for rel in local if "/" in rel})
     )
-    listed, has_manifest = store.list()
+    listed, manifest_files = store.list()
     remote = {rel: obj for rel, obj in listed.items() if _ours(rel, exclude, include)}
-    manifest = parse_manifest(store.read_manifest()) if has_manifest else {}
+    stored = _read_manifests(store, manifest_files, workers)
+    manifest = merge_manifests(stored)
     plan = build_plan(local, remote, manifest, delete=delete, rehash=rehash, hash_all=want_diff)
     report = Report(
         destination=store.description,
@@ -220,13 +257,7 @@ def publish(
         _run_parallel(workers, [rel for rel in plan.delete if not is_config(rel)], remove, outcome)
 
     # recorded even after a failure, so a re-run sends only what is missing
-    manifest_error = None
-    data = render_manifest(outcome.entries)
-    try:
-        store.write_manifest(data)
-        outcome.sent += len(data)
-    except StoreError as exc:
-        manifest_error = str(exc)
+    manifest_error = _record(store, stored, outcome, workers)
 
     published = sorted(rel for rel in uploads if rel not in outcome.failed and rel not in outcome.skipped)
     report.bytes_uploaded = outcome.sent

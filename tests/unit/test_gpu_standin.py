@@ -72,3 +72,25 @@ def test_no_registration_no_gpu_and_a_gone_plugin_leaves_capacity_with_nothing_a
 @pytest.mark.parametrize("annotation", [None, "0", "many"])
 def test_a_machine_without_gpus_gets_none_even_with_the_plugin(annotation):
     assert gpus.status_patch(node(gpus_annotation=annotation), ["kube-system/plugin-gpu-0"]) is None
+
+
+class Recorder:
+    """Records the merge patches report() sends (the API side is proven by test_nvidia_gpu_role)."""
+
+    def __init__(self):
+        self.patches = []
+
+    def merge_patch(self, path, body):
+        self.patches.append((path, body))
+
+
+def test_report_patches_the_node_status_once_and_says_why():
+    kube = Recorder()
+    line = gpus.report(kube, node(), ["kube-system/nvidia-device-plugin-abc"])
+    four = {gpus.RESOURCE: "4"}
+    assert kube.patches == [("/api/v1/nodes/gpu-0/status", {"status": {"capacity": four, "allocatable": four}})]
+    assert line.startswith("gpu-0: plugin Pod kube-system/nvidia-device-plugin-abc registered")
+    assert line.endswith(f"allocatable {gpus.RESOURCE}=4")
+    # already reported: nothing sent, nothing to log
+    done = node(capacity={gpus.RESOURCE: "4"}, allocatable={gpus.RESOURCE: "4"})
+    assert gpus.report(kube, done, ["kube-system/nvidia-device-plugin-abc"]) is None and len(kube.patches) == 1

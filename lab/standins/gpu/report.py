@@ -59,19 +59,9 @@ def reconcile(kube: Kube) -> None:
     pods = kube.get("/api/v1/pods?fieldSelector=status.phase%3DRunning").get("items", [])
     plugins = gpus.plugins_by_node(pods)
     for node in nodes:
-        name = node["metadata"]["name"]
-        patch = gpus.status_patch(node, plugins.get(name, []))
-        if patch is None:
-            continue
-        kube.merge_patch(f"/api/v1/nodes/{name}/status", patch)
-        new = patch["status"]
-        why = f"plugin Pod {', '.join(plugins[name])} registered" if name in plugins else "no plugin Pod registered"
-        print(
-            f"device-plugin stand-in: {name}: {why}, {gpus.HARDWARE_ANNOTATION}={gpus.simulated_gpus(node)}: "
-            f"capacity {gpus.RESOURCE}={new['capacity'][gpus.RESOURCE]}, "
-            f"allocatable {gpus.RESOURCE}={new['allocatable'][gpus.RESOURCE]}",
-            flush=True,
-        )
+        line = gpus.report(kube, node, plugins.get(node["metadata"]["name"], []))
+        if line:
+            print(f"device-plugin stand-in: {line}", flush=True)
 
 
 def main() -> int:

@@ -92,3 +92,19 @@ def status_patch(node: dict, plugins: list[str]) -> dict | None:
     if capacity.get(RESOURCE) == want_capacity and allocatable.get(RESOURCE) == want_allocatable:
         return None
     return {"status": {"capacity": {RESOURCE: want_capacity}, "allocatable": {RESOURCE: want_allocatable}}}
+
+
+def report(kube, node: dict, plugins: list[str]) -> str | None:
+    """Apply status_patch to the Node through ``kube`` (a standin.kube.Kube); the line to log, or
+    None when nothing changed. The one writer both the lab's runner and a stand-in agent call."""
+    patch = status_patch(node, plugins)
+    if patch is None:
+        return None
+    name = node["metadata"]["name"]
+    kube.merge_patch(f"/api/v1/nodes/{name}/status", patch)
+    new = patch["status"]
+    why = f"plugin Pod {', '.join(plugins)} registered" if plugins else "no plugin Pod registered"
+    return (
+        f"{name}: {why}, {HARDWARE_ANNOTATION}={simulated_gpus(node)}: capacity {RESOURCE}="
+        f"{new['capacity'][RESOURCE]}, allocatable {RESOURCE}={new['allocatable'][RESOURCE]}"
+    )

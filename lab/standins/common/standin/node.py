@@ -194,16 +194,9 @@ def report_gpus(kube: Kube, name: str) -> None:
     runs here (gpus.py decides), as the lab's runner does for its kwok nodes."""
     node = kube.get(f"/api/v1/nodes/{name}")
     pods = kube.get(f"/api/v1/pods?fieldSelector=spec.nodeName%3D{name}").get("items", [])
-    plugins = gpus.plugins_by_node(pods).get(name, [])
-    patch = gpus.status_patch(node, plugins)
-    if patch is None:
-        return
-    kube.merge_patch(f"/api/v1/nodes/{name}/status", patch)
-    new = patch["status"]
-    info(
-        f"Device plugin stand-in: {gpus.RESOURCE} capacity {new['capacity'][gpus.RESOURCE]}, allocatable "
-        f"{new['allocatable'][gpus.RESOURCE]} ({'registered: ' + ', '.join(plugins) if plugins else 'no plugin Pod'})"
-    )
+    line = gpus.report(kube, node, gpus.plugins_by_node(pods).get(name, []))
+    if line:
+        info(f"Device plugin stand-in: {line}")
 
 
 def kubectl_in_data_dir(data_dir: Path) -> None:

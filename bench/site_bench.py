@@ -77,7 +77,7 @@ def main() -> int:
     rows = []
     for label, extra in SETTINGS.items():
         walls, cpus, machine = [], [], []
-        for _ in range(args.rounds):
+        for _round in range(args.rounds):
             busy = busy_cpu_seconds()
             wall, cpu, recap, _output = site_yml(extra)
             machine.append(busy_cpu_seconds() - busy)

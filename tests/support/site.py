@@ -50,4 +50,4 @@ def order(items: list[pytest.Item]) -> None:
         name = f"{item.path.name}::{item.name}"
         return (rank[name], index) if name in rank else (len(FIRST), index)
 
-    items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+    items[:] = [pair[1] for pair in sorted(enumerate(items), key=key)]

@@ -125,7 +125,8 @@ def _run_parallel(workers: int, jobs: list[str], work, outcome: _Outcome) -> Non
 def _read_manifests(store: Store, names: list[str], workers: int) -> dict[str, dict[str, ManifestEntry]]:
     """Every manifest file the listing showed, parsed (a damaged one holds no record), read in parallel."""
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names) or 1)), thread_name_prefix="manifest") as pool:
-        return dict(zip(names, pool.map(lambda rel: parse_manifest(store.read_manifest(rel)), names), strict=True))
+        raws = list(pool.map(store.read_manifest, names))
+    return {rel: parse_manifest(raw) for rel, raw in zip(names, raws)}  # noqa: B905 (Python 3.8 on the nodes)
 
 
 def _record(store: Store, stored: dict[str, dict[str, ManifestEntry]], outcome: _Outcome, workers: int) -> str | None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import tempfile
@@ -31,9 +30,9 @@ from pathlib import Path
 import yaml
 
 from tests.labenv import REPO_ROOT, lab_env
+from tests.support import ansible
 
 PLAYBOOK = REPO_ROOT / "bench" / "scale-site.yml"
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 FORKS = 16
 
 
@@ -100,7 +99,7 @@ def converge(inventory: Path, log: Path, strategy: str) -> tuple[float, dict[str
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:
         raise RuntimeError(f"converge failed ({proc.returncode}), see {log}:\n{proc.stdout[-3000:]}")
-    recap = {m[0]: tuple(int(x) for x in m[1:]) for m in RECAP.findall(proc.stdout)}
+    recap = ansible.recap(proc.stdout)
     return seconds, recap
 
 

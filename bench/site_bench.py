@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import statistics
 import subprocess
@@ -30,10 +29,10 @@ from pathlib import Path
 
 from bench.scale_bench import busy_cpu_seconds
 from tests.labenv import LAB_DIR, REPO_ROOT
+from tests.support import ansible
 
 TARGET_S = 40.0
 BEFORE_S = 85.0  # the structure issue's figure for the same no-op, before pipelining reached docker
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)", re.M)
 SETTINGS = {"pipelining on": {}, "pipelining off": {"ANSIBLE_PIPELINING": "false"}}
 
 
@@ -63,7 +62,7 @@ def site_yml(extra_env: dict[str, str]) -> tuple[float, float, dict[str, tuple[i
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise RuntimeError(f"site.yml failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
-    recap = {m[0]: tuple(int(x) for x in m[1:]) for m in RECAP.findall(proc.stdout)}
+    recap = ansible.recap(proc.stdout)
     return wall, cpu, recap, proc.stdout
 
 

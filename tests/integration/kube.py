@@ -7,13 +7,9 @@ line; the play's recap is parsed into a :class:`Run`.
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,8 +21,7 @@ from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from tests.labenv import REPO_ROOT
-
-RECAP = re.compile(r"^localhost\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+from tests.support import ansible
 
 
 @dataclass
@@ -91,26 +86,20 @@ def role_runner(
     env.pop("KUBECONFIG", None)  # the role must use the kubeconfig it is given
 
     def run(*flags: str, **overrides: Any) -> Run:
-        extra = work / f"vars-{uuid.uuid4().hex[:6]}.json"
-        extra.touch(mode=0o600)
-        extra.write_text(json.dumps(role_vars(**overrides)))
         argv = [
-            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
             "-i",
             "localhost,",
             str(playbook),
-            "-e",
-            f"@{extra}",
             # interpreter discovery here finds a broken pyenv shim: name the interpreter
             "-e",
             f"ansible_python_interpreter={sys.executable}",
             *flags,
         ]
-        proc = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+        proc = ansible.run_playbook(argv, env=env, variables=role_vars(**overrides), timeout=600)
         output = proc.stdout + proc.stderr
-        recap = RECAP.search(output)
-        assert recap, f"no PLAY RECAP (rc {proc.returncode}):\n{mask(output)[-6000:]}"
-        return Run(rc=proc.returncode, changed=int(recap[2]), failed=int(recap[4]), output=output)
+        host = ansible.recap(output).get("localhost")
+        assert host, f"no PLAY RECAP (rc {proc.returncode}):\n{mask(output)[-6000:]}"
+        return Run(rc=proc.returncode, changed=host.changed, failed=host.failed, output=output)
 
     return run
 

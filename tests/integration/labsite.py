@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 
 import pytest
 
 from tests.labenv import LAB_DIR, REPO_ROOT
-from tests.support import site
+from tests.support import ansible, site
+from tests.support.ansible import recap
 
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
-PLAYBOOK_CMD = [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/lab"]
+__all__ = ["PLAYBOOK_CMD", "converge_site", "recap", "run_playbook", "site_env"]
+PLAYBOOK_CMD = [ansible.PLAYBOOK_BIN, "-i", "inventories/lab"]
 
 
 def site_env() -> dict[str, str]:
@@ -24,21 +24,8 @@ def site_env() -> dict[str, str]:
 
 
 def run_playbook(name: str, *extra: str) -> subprocess.CompletedProcess:
-    """playbooks/<name> against the lab's site, output captured."""
-    return subprocess.run(
-        [*PLAYBOOK_CMD, f"playbooks/{name}", *extra],
-        cwd=REPO_ROOT,
-        env=site_env(),
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-
-
-def recap(output: str) -> dict[str, tuple[int, ...]]:
-    """The play recap per host: (ok, changed, unreachable, failed)."""
-    return {m[0]: tuple(int(x) for x in m[1:]) for m in RECAP.findall(output)}
+    """playbooks/<name> against the lab's site, output captured (tests/support/ansible.py)."""
+    return ansible.run_playbook(["-i", "inventories/lab", f"playbooks/{name}", *extra], env=site_env())
 
 
 def converge_site(lab: dict[str, str]) -> dict[str, str]:

@@ -9,15 +9,14 @@ there the export table exportfs loaded is what shows the export and its withdraw
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 
 import pytest
 
 from tests.conftest import docker, node_path_exists, system_state
 from tests.integration.labsite import recap
 from tests.labenv import REPO_ROOT
+from tests.support import ansible
 
 pytestmark = pytest.mark.lab
 
@@ -38,26 +37,9 @@ def converge(node: str, work, *flags: str, **role_vars) -> tuple[int, int, str]:
         f"all:\n  hosts:\n    {node}:\n      ansible_connection: community.docker.docker\n"
         "      ansible_python_interpreter: /usr/bin/python3\n"
     )
-    extra = work / "vars.json"
-    extra.write_text(json.dumps(role_vars))
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    proc = subprocess.run(
-        [
-            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
-            "-i",
-            str(work / "hosts.yml"),
-            str(work / "play.yml"),
-            "-e",
-            f"@{extra}",
-            *flags,
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    argv = ["-i", str(work / "hosts.yml"), str(work / "play.yml"), *flags]
+    proc = ansible.run_playbook(argv, env=env, variables=role_vars, timeout=900)
     output = proc.stdout + proc.stderr
     summary = recap(proc.stdout)
     assert node in summary, output[-4000:]

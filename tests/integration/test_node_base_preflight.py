@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 
 from tests.conftest import docker
 from tests.labenv import REPO_ROOT
+from tests.support import ansible
 
 pytestmark = pytest.mark.lab
 
@@ -18,20 +18,8 @@ def test_unsupported_architecture_is_refused_with_the_fix(node_factory, tmp_path
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(f"all:\n  hosts:\n    {name}:\n      ansible_connection: community.docker.docker\n")
     env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(
-        [
-            str(REPO_ROOT / ".venv/bin/ansible-playbook"),
-            "-i",
-            str(inventory),
-            str(REPO_ROOT / "molecule/node_base/preflight-refusal.yml"),
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    argv = ["-i", str(inventory), str(REPO_ROOT / "molecule/node_base/preflight-refusal.yml")]
+    result = ansible.run_playbook(argv, env=env, timeout=300)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     assert "node_base_supported_architectures" in out, out

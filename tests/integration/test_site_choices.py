@@ -14,14 +14,12 @@ import subprocess
 import pytest
 
 from tests.integration.labsite import recap, site_env
-from tests.labenv import REPO_ROOT
+from tests.support import ansible
 
 
 def run(inventory: str, playbook: str, *extra: str) -> subprocess.CompletedProcess:
-    argv = [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", f"inventories/{inventory}", f"playbooks/{playbook}"]
-    return subprocess.run(
-        [*argv, *extra], cwd=REPO_ROOT, env=site_env(), capture_output=True, text=True, timeout=300, check=False
-    )
+    argv = ["-i", f"inventories/{inventory}", f"playbooks/{playbook}", *extra]
+    return ansible.run_playbook(argv, env=site_env(), timeout=300)
 
 
 WRONG = [

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections import Counter
 
@@ -22,6 +21,7 @@ import yaml
 
 from tests.conftest import docker, start_node
 from tests.labenv import REPO_ROOT
+from tests.support import ansible
 
 pytestmark = pytest.mark.lab
 BAD_ASSETS_DIR = REPO_ROOT / ".lab" / "badinput-assets"
@@ -401,11 +401,14 @@ def outcome(lab, tmp_path_factory):
         )
         env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_LOCALHOST_WARNING="0")
         env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
-        proc = subprocess.run(
-            [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", str(work / "hosts.yml"), str(work / "play.yml"),
-             "-e", f"ansible_playbook_python={sys.executable}"],
-            env=env, capture_output=True, text=True, timeout=1200, check=False,
-        )  # fmt: skip
+        argv = [
+            "-i",
+            str(work / "hosts.yml"),
+            str(work / "play.yml"),
+            "-e",
+            f"ansible_playbook_python={sys.executable}",
+        ]
+        proc = ansible.run_playbook(argv, env=env, timeout=1200)
         try:
             report = json.loads(proc.stdout)
         except ValueError:

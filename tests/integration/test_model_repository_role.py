@@ -28,7 +28,8 @@ from ansible_collections.edgeai.inference.plugins.module_utils.triton.client imp
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.inference import http_request_body
 from tests import labtriton
 from tests.integration.conftest import ANSIBLE_CFG
-from tests.labenv import REPO_ROOT, read_env_file
+from tests.labenv import read_env_file
+from tests.support import ansible
 from tests.support.manifest import with_manifest
 
 pytestmark = pytest.mark.lab
@@ -71,27 +72,13 @@ def run_role(
     """ansible-playbook with the role; variables (with the secret key) in a 0600 file, never in argv."""
     playbook = tmp / "play.yml"
     playbook.write_text(PLAYBOOK)
-    vars_file = tmp / f"vars-{uuid.uuid4().hex[:8]}.json"
-    fd = os.open(vars_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(variables, handle)
-    argv = [
-        str(REPO_ROOT / ".venv/bin/ansible-playbook"),
-        "-i",
-        inventory,
-        str(playbook),
-        "-e",
-        f"@{vars_file}",
-    ]
+    argv = ["-i", inventory, str(playbook)]
     # interpreter discovery here finds a broken pyenv shim; an inventory names its own interpreters
     argv += ["-e", f"ansible_python_interpreter={sys.executable}"] if inventory == "localhost," else []
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
     env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CFG), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1")
-    try:
-        proc = subprocess.run(argv, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=False)
-    finally:
-        vars_file.unlink()
+    proc = ansible.run_playbook(argv, env=env, variables=variables, timeout=600)
     try:
         report = json.loads(proc.stdout)
     except ValueError:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import node_run_flags
 from tests.labenv import REPO_ROOT, lab_env
 from tests.support import ansible
 
@@ -44,11 +45,7 @@ def start_nodes(image: str, count: int) -> list[str]:
     names = [f"edgeai-bench-node-{count}-{i}" for i in range(count)]
     for name in names:
         docker("rm", "-f", name, check=False)
-        docker(
-            "run", "-d", "--name", name, "--hostname", name, "--label", "edgeai.lab=1",
-            "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-            "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro", image, "/sbin/init",
-        )  # fmt: skip
+        docker("run", "-d", "--name", name, "--hostname", name, *node_run_flags(), image, "/sbin/init")
     deadline = time.monotonic() + 180
     for name in names:
         while docker("exec", name, "systemctl", "is-system-running", check=False).stdout.strip() not in (

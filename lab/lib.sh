@@ -62,3 +62,6 @@ daemon_running() {
   local pidfile="$LAB_DIR/run/$1.pid"
   [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null
 }
+
+# The docker run flags of a systemd node container (lab/node-run-flags), into the array NODE_RUN_FLAGS.
+node_run_flags() { mapfile -t NODE_RUN_FLAGS < <(grep -v -e '^#' -e '^$' "$LAB_SRC/node-run-flags"); }

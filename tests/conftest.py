@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.labenv import LabNotUp, lab_env
+from tests.labenv import REPO_ROOT, LabNotUp, lab_env
 from tests.support import lanes, site
 
 
@@ -59,27 +59,17 @@ def system_state(node: str, timeout: float = 90) -> str:
 
 
 def start_node(image: str, prefix: str = "node", *docker_args: str) -> str:
-    """Start a systemd node container of the lab's image (named edgeai-test-<prefix>-<random>); the
-    caller removes it."""
+    """Start a systemd node container of the lab's image (named edgeai-test-<prefix>-<random>) with
+    the lab's node flags and ``docker_args``; the caller removes it."""
     name = f"edgeai-test-{prefix}-{uuid.uuid4().hex[:8]}"
-    docker(
-        "run",
-        "-d",
-        "--name",
-        name,
-        "--label",
-        "edgeai.lab=1",
-        "--tmpfs",
-        "/run",
-        "--tmpfs",
-        "/run/lock",
-        "-v",
-        "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-        *docker_args,
-        image,
-        "/sbin/init",
-    )
+    docker("run", "-d", "--name", name, *node_run_flags(), *docker_args, image, "/sbin/init")
     return name
+
+
+def node_run_flags() -> list[str]:
+    """The docker run flags of every systemd node container (lab/node-run-flags, shared with the lab)."""
+    text = (REPO_ROOT / "lab" / "node-run-flags").read_text()
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
 @pytest.fixture

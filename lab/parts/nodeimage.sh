@@ -32,8 +32,8 @@ nodeimage_up() {
   # Verify: a container of the image runs systemd to 'running'.
   local probe=edgeai-lab-nodeprobe
   docker rm -f "$probe" >/dev/null 2>&1 || true
-  docker run -d --name "$probe" --label edgeai.lab=1 --tmpfs /run --tmpfs /run/lock \
-    -v /sys/fs/cgroup:/sys/fs/cgroup:ro "$NODE_IMAGE" /sbin/init >/dev/null
+  node_run_flags
+  docker run -d --name "$probe" "${NODE_RUN_FLAGS[@]}" "$NODE_IMAGE" /sbin/init >/dev/null
   local state=""
   for _ in $(seq 1 60); do
     state=$(docker exec "$probe" systemctl is-system-running 2>/dev/null || true)

@@ -17,10 +17,8 @@ sitenodes_up() {
     if [[ $(docker inspect -f '{{.State.Running}} {{.Config.Image}}' "$node" 2>/dev/null) != "true $image" ]]; then
       docker rm -f "$node" >/dev/null 2>&1 || true
       say "sitenodes: starting $node"
-      # /tmp as tmpfs: systemd-tmpfiles would otherwise empty it under running tasks.
-      docker run -d --name "$node" --hostname "$node" --label edgeai.lab=1 \
-        --tmpfs /run --tmpfs /run/lock --tmpfs /tmp -v /sys/fs/cgroup:/sys/fs/cgroup:ro \
-        "$image" /sbin/init >/dev/null
+      node_run_flags
+      docker run -d --name "$node" --hostname "$node" "${NODE_RUN_FLAGS[@]}" "$image" /sbin/init >/dev/null
     fi
   done
   for node in "${SITENODES[@]}"; do

@@ -376,7 +376,7 @@ def playbook() -> list[dict]:
 @pytest.fixture(scope="module")
 def outcome(lab, tmp_path_factory):
     # module scope: one node for every case, so not the function-scoped node_factory
-    name = start_node(lab["NODE_IMAGE"], "badinput", "--tmpfs", "/tmp")
+    name = start_node(lab["NODE_IMAGE"], "badinput")
     bad_assets()
     work = tmp_path_factory.mktemp("badinput")
     try:

@@ -16,7 +16,7 @@ UNKNOWN = "edgeai-no-such-package"
 @pytest.fixture(scope="module")
 def node(lab):
     # module scope: the module changes nothing, so every test can share one node
-    name = start_node(lab["NODE_IMAGE"], "deb", "--tmpfs", "/tmp")
+    name = start_node(lab["NODE_IMAGE"], "deb")
     try:
         yield name
     finally:

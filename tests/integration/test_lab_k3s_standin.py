@@ -97,9 +97,9 @@ def stand_in(lab, tmp_path_factory) -> Iterator[dict[str, str]]:
         pytest.fail("the K3s stand-in is not served (no K3S_STANDIN_NODE_URL): run bash lab/lab.sh up k3s artifacts")
     started: list[str] = []
     try:
-        server = start_node(lab["NODE_IMAGE"], "k3s-server", "--tmpfs", "/tmp")
+        server = start_node(lab["NODE_IMAGE"], "k3s-server")
         started.append(server)
-        agent = start_node(lab["NODE_IMAGE"], "k3s-agent", "--tmpfs", "/tmp")
+        agent = start_node(lab["NODE_IMAGE"], "k3s-agent")
         started.append(agent)
         for node in started:
             assert system_state(node) in ("running", "degraded"), f"systemd in {node} did not come up"

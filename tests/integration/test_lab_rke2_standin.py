@@ -117,7 +117,7 @@ def stand_in(lab, tmp_path_factory) -> Iterator[dict[str, str]]:
     nodes: dict[str, str] = {}
     try:
         for role in ("server", "agent"):
-            nodes[role] = start_node(lab["NODE_IMAGE"], f"rke2-{role}", "--tmpfs", "/tmp")
+            nodes[role] = start_node(lab["NODE_IMAGE"], f"rke2-{role}")
         assert all(system_state(n) in ("running", "degraded") for n in nodes.values()), "systemd did not come up"
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda node: install(node, url), nodes.values()))

@@ -4,7 +4,9 @@ site.yml converges inventories/lab (the lab's site nodes and cluster) at -vvv;
 its whole output, every lab log, each node's journal, each node's process
 arguments and each node's world-readable files under /etc are searched for every
 secret value the site holds: the MinIO root password and the read-only Triton
-user's secret key. (No K3s token: the lab has no K3s, see README.)
+user's secret key. The K3s and RKE2 tokens are scanned for by Molecule k3s and rke2: every
+step of those scenarios runs at -vvv into Ansible's log, and verify searches it for the token
+the first server generated (molecule/k3s/verify.yml, molecule/rke2/verify.yml).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def test_scenario(lab, scenario):
         env=env,
         capture_output=True,
         text=True,
-        timeout=1200,
+        # a guard against a hung scenario, not a speed check: k3s took 1010 s on a slow day
+        timeout=1800,
         check=False,
     )
     output = result.stdout + result.stderr

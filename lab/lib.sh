@@ -64,4 +64,5 @@ daemon_running() {
 }
 
 # The docker run flags of a systemd node container (lab/node-run-flags), into the array NODE_RUN_FLAGS.
+# shellcheck disable=SC2034  # NODE_RUN_FLAGS is read by the parts that call this
 node_run_flags() { mapfile -t NODE_RUN_FLAGS < <(grep -v -e '^#' -e '^$' "$LAB_SRC/node-run-flags"); }

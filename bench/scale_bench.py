@@ -84,14 +84,7 @@ def converge(inventory: Path, log: Path, strategy: str) -> tuple[float, dict[str
         **strategy_env(strategy),
     )
     started = time.perf_counter()
-    proc = subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", str(inventory), str(PLAYBOOK)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
+    proc = ansible.run_playbook(["-i", str(inventory), str(PLAYBOOK)], env=env)
     seconds = time.perf_counter() - started
     log.write_text(proc.stdout + proc.stderr)
     if proc.returncode != 0:

@@ -23,7 +23,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -48,15 +47,7 @@ def site_yml(extra_env: dict[str, str]) -> tuple[float, float, dict[str, tuple[i
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.run(
-        [str(REPO_ROOT / ".venv/bin/ansible-playbook"), "-i", "inventories/lab", "playbooks/site.yml"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1800,
-    )
+    proc = ansible.run_playbook(["-i", "inventories/lab", "playbooks/site.yml"], env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -29,9 +29,9 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import node_run_flags
 from tests.labenv import REPO_ROOT, lab_env
 from tests.support import ansible
+from tests.support.nodes import node_run_flags
 
 PLAYBOOK = REPO_ROOT / "bench" / "scale-site.yml"
 FORKS = 16

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 from bench.scale_bench import busy_cpu_seconds
-from tests.labenv import LAB_DIR, REPO_ROOT
+from tests.integration import labsite
+from tests.labenv import REPO_ROOT
 from tests.support import ansible
 
 TARGET_S = 40.0
@@ -37,17 +38,10 @@ SETTINGS = {"pipelining on": {}, "pipelining off": {"ANSIBLE_PIPELINING": "false
 
 def site_yml(extra_env: dict[str, str]) -> tuple[float, float, dict[str, tuple[int, ...]], str]:
     """(wall s, controller CPU s, recap, output) of one site.yml on the lab site."""
-    env = dict(
-        os.environ,
-        EDGEAI_LAB_DIR=str(LAB_DIR),
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-        ANSIBLE_NOCOLOR="1",
-        PATH=f"{REPO_ROOT / '.venv/bin'}:{os.environ['PATH']}",
-        **extra_env,
-    )
+    env = {**labsite.site_env(), **extra_env}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = ansible.run_playbook(["-i", "inventories/lab", "playbooks/site.yml"], env=env)
+    proc = ansible.run_playbook([*labsite.SITE_INVENTORY, "playbooks/site.yml"], env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -8,8 +8,9 @@ import uuid
 
 import pytest
 
-from tests.labenv import REPO_ROOT, LabNotUp, lab_env
+from tests.labenv import LabNotUp, lab_env
 from tests.support import lanes, site
+from tests.support.nodes import node_run_flags
 
 
 def pytest_addoption(parser):
@@ -64,12 +65,6 @@ def start_node(image: str, prefix: str = "node", *docker_args: str) -> str:
     name = f"edgeai-test-{prefix}-{uuid.uuid4().hex[:8]}"
     docker("run", "-d", "--name", name, *node_run_flags(), *docker_args, image, "/sbin/init")
     return name
-
-
-def node_run_flags() -> list[str]:
-    """The docker run flags of every systemd node container (lab/node-run-flags, shared with the lab)."""
-    text = (REPO_ROOT / "lab" / "node-run-flags").read_text()
-    return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
 @pytest.fixture

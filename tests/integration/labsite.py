@@ -12,7 +12,8 @@ from tests.support import ansible, site
 from tests.support.ansible import recap
 
 __all__ = ["PLAYBOOK_CMD", "converge_site", "recap", "run_playbook", "site_env"]
-PLAYBOOK_CMD = [ansible.PLAYBOOK_BIN, "-i", "inventories/lab"]
+SITE_INVENTORY = ["-i", "inventories/lab"]
+PLAYBOOK_CMD = [ansible.PLAYBOOK_BIN, *SITE_INVENTORY]
 
 
 def site_env() -> dict[str, str]:
@@ -25,7 +26,7 @@ def site_env() -> dict[str, str]:
 
 def run_playbook(name: str, *extra: str) -> subprocess.CompletedProcess:
     """playbooks/<name> against the lab's site, output captured (tests/support/ansible.py)."""
-    return ansible.run_playbook(["-i", "inventories/lab", f"playbooks/{name}", *extra], env=site_env())
+    return ansible.run_playbook([*SITE_INVENTORY, f"playbooks/{name}", *extra], env=site_env())
 
 
 def converge_site(lab: dict[str, str]) -> dict[str, str]:

@@ -124,7 +124,7 @@ def _run_parallel(workers: int, jobs: list[str], work, outcome: _Outcome) -> Non
 
 def _read_manifests(store: Store, names: list[str], workers: int) -> dict[str, dict[str, ManifestEntry]]:
     """Every manifest file the listing showed, parsed (a damaged one holds no record), read in parallel."""
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names) or 1)), thread_name_prefix="manifest") as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names))), thread_name_prefix="manifest") as pool:
         raws = list(pool.map(store.read_manifest, names))
     return {rel: parse_manifest(raw) for rel, raw in zip(names, raws)}  # noqa: B905 (Python 3.8 on the nodes)
 

@@ -4,7 +4,7 @@
 # community.docker.docker connection. They keep their state between runs, so a
 # second site.yml run shows what an idempotent re-run of a real site shows.
 #   edgeai-lab-minio   group minio   MinIO over TLS (role edgeai.inference.minio)
-#   edgeai-lab-triton  group triton  Triton as a host service (role edgeai.inference.triton)
+#   edgeai-lab-triton  group triton  Triton as a host service (role edgeai.inference.triton_host)
 SITENODES=(edgeai-lab-minio edgeai-lab-triton)
 
 sitenodes_state() { docker exec "$1" systemctl is-system-running 2>/dev/null || true; }

@@ -122,26 +122,49 @@ CASES: list[tuple[str, str, dict, tuple[str, ...]]] = [
         {"minio_download_base_url": "http://192.0.2.1/minio", "minio_tls_key_src": "/k.pem"},
         ("minio_tls_cert_src", "minio_tls_key_src"),
     ),
-    ("triton", "unknown mode", {"triton_mode": "docker"}, ("triton_mode", "kubernetes")),
-    ("triton", "no model repository", {"triton_mode": "host"}, ("triton_model_repository",)),
-    (
-        "triton",
-        "S3 without credentials",
-        {"triton_mode": "host", "triton_model_repository": "s3://https://192.0.2.1:9000/models"},
-        ("triton_s3_access_key", "minio_triton_access_key"),
-    ),
-    (
-        "triton",
-        "port out of range",
-        {"triton_mode": "host", "triton_model_repository": "/models", "triton_http_port": 70000},
-        ("triton_http_port", "65535"),
-    ),
+    # triton: the settings both Triton roles share, checked by itself and as their dependency.
     ("triton", "unknown control mode", {"triton_model_control_mode": "sometimes"}, ("triton_model_control_mode",)),
     (
         "triton",
+        "port out of range",
+        {"triton_model_repository": "/models", "triton_http_port": 70000},
+        ("triton_http_port", "65535"),
+    ),
+    ("triton_host", "no model repository", {}, ("triton_model_repository",)),
+    (
+        "triton_host",
+        "S3 without credentials",
+        {"triton_model_repository": "s3://https://192.0.2.1:9000/models"},
+        ("triton_s3_access_key", "minio_triton_access_key"),
+    ),
+    (
+        "triton_host",
         "CA not on the controller",
-        {"triton_mode": "host", "triton_model_repository": "/models", "triton_ca_cert_src": "/nonexistent/ca.pem"},
+        {"triton_model_repository": "/models", "triton_ca_cert_src": "/nonexistent/ca.pem"},
         ("triton_ca_cert_src", "/nonexistent/ca.pem"),
+    ),
+    (
+        "triton_host",
+        "no mirror for the tarball",
+        {"triton_model_repository": "/models"},
+        ("triton_host_download_base_url", "triton_host_tarball_sha256"),
+    ),
+    # triton_kubernetes: its own checks fail before any API call.
+    (
+        "triton_kubernetes",
+        "no workload enabled",
+        {"triton_kubernetes_deployment_enabled": False},
+        ("triton_kubernetes_deployment_enabled", "triton_kubernetes_daemonset_enabled"),
+    ),
+    (
+        "triton_kubernetes",
+        "unknown Service type",
+        {
+            "triton_kubernetes_deployment_enabled": False,
+            "triton_kubernetes_daemonset_enabled": True,
+            "triton_kubernetes_service_type": "Ingress",
+        },
+        ("triton_kubernetes_service_type", "NodePort"),
     ),
     (
         "model_repository",

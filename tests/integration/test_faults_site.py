@@ -69,7 +69,7 @@ def test_cluster_api_unreachable_fails_clearly_and_a_rerun_fixes_nothing_half_ap
     dead.chmod(0o600)
 
     started = time.monotonic()
-    broken = run_playbook("triton.yml", "-e", f"triton_kubeconfig={dead}")
+    broken = run_playbook("triton.yml", "-e", f"triton_kubernetes_kubeconfig={dead}")
     took = time.monotonic() - started
     assert broken.returncode != 0
     output = broken.stdout + broken.stderr

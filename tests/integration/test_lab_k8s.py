@@ -126,7 +126,7 @@ def test_ready_gpu_servers_the_lab_neither_labels_nor_gives_gpus(api: client.Api
 
 def test_a_gpu_request_on_jetsons_stays_pending(api: client.ApiClient, namespace: str, jetsons: set[str]) -> None:
     """Nothing advertises nvidia.com/gpu on a Jetson: a Pod that requests one is not scheduled there,
-    and the scheduler says why (the triton role's Jetson DaemonSet requests none)."""
+    and the scheduler says why (the triton_kubernetes role's Jetson DaemonSet requests none)."""
     apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
     name = "gpu-infer"
     apps.create_namespaced_deployment(

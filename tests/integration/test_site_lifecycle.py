@@ -50,7 +50,7 @@ def test_upgrade_rolls_each_part_proves_it_and_a_rerun_changes_nothing(converged
     old_image = deployment_image(apps)
     assert old_image != NEW_IMAGE
 
-    up = run_playbook("upgrade.yml", "-e", f"triton_deployment_image={NEW_IMAGE}", "-e", NEW_ARGS)
+    up = run_playbook("upgrade.yml", "-e", f"triton_kubernetes_deployment_image={NEW_IMAGE}", "-e", NEW_ARGS)
     assert up.returncode == 0, up.stdout[-6000:]
     summary = changed(up.stdout)
     assert summary["localhost"] >= 1 and summary[TRITON_NODE] >= 1, summary
@@ -69,7 +69,7 @@ def test_upgrade_rolls_each_part_proves_it_and_a_rerun_changes_nothing(converged
     assert deployment.status.updated_replicas == deployment.status.available_replicas == deployment.spec.replicas
     assert "--log-info=true" in unit_text(TRITON_NODE, "tritonserver.service")
 
-    again = run_playbook("upgrade.yml", "-e", f"triton_deployment_image={NEW_IMAGE}", "-e", NEW_ARGS)
+    again = run_playbook("upgrade.yml", "-e", f"triton_kubernetes_deployment_image={NEW_IMAGE}", "-e", NEW_ARGS)
     assert again.returncode == 0, again.stdout[-6000:]
     assert all(n == 0 for n in changed(again.stdout).values()), changed(again.stdout)
 
@@ -86,7 +86,9 @@ def test_upgrade_refuses_an_unhealthy_site_before_touching_it(converged_site):
     image = deployment_image(apps)
     docker("exec", TRITON_NODE, "systemctl", "stop", "tritonserver")
     try:
-        up = run_playbook("upgrade.yml", "-e", f"triton_deployment_image={NEW_IMAGE}", "-e", "edgeai_verify_timeout=5")
+        up = run_playbook(
+            "upgrade.yml", "-e", f"triton_kubernetes_deployment_image={NEW_IMAGE}", "-e", "edgeai_verify_timeout=5"
+        )
         assert up.returncode != 0
         assert "Triton endpoints failed" in up.stdout and ":8000" in up.stdout, up.stdout[-4000:]
         assert all(n == 0 for n in changed(up.stdout).values()), changed(up.stdout)
@@ -104,7 +106,7 @@ def test_a_host_that_fails_its_upgrade_stops_the_roll_before_the_cluster(converg
     apps = client.AppsV1Api(api_client(converged_site))
     image = deployment_image(apps)
     broken = '{"triton_extra_args": ["--no-such-flag"], "triton_wait_timeout": 20}'
-    up = run_playbook("upgrade.yml", "-e", f"triton_deployment_image={NEW_IMAGE}", "-e", broken)
+    up = run_playbook("upgrade.yml", "-e", f"triton_kubernetes_deployment_image={NEW_IMAGE}", "-e", broken)
     assert up.returncode != 0
     assert recap(up.stdout)[TRITON_NODE][3] == 1, up.stdout[-4000:]
     assert "was not ready within 20s" in up.stdout, up.stdout[-4000:]

@@ -1,4 +1,4 @@
-"""The triton role in kubernetes mode against the lab's cluster: objects, rollout, idempotence, check mode.
+"""The triton_kubernetes role against the lab's cluster: objects, rollout, idempotence, check mode.
 
 The role runs through ``ansible-playbook`` from the controller (localhost,
 connection local) with the lab's kubeconfig, in a namespace unique to this run
@@ -118,23 +118,22 @@ def names(api, jetsons) -> Iterator[Names]:
 def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str, Any]:
     http, grpc, metrics = names.node_ports
     return {
-        "triton_mode": "kubernetes",
-        "triton_kubeconfig": lab["KUBECONFIG"],
-        "triton_namespace": names.namespace,
+        "triton_kubernetes_kubeconfig": lab["KUBECONFIG"],
+        "triton_kubernetes_namespace": names.namespace,
         "triton_model_repository": S3_REPOSITORY,
         "triton_s3_access_key": "triton",
         "triton_s3_secret_key": names.secret_key,
         "triton_ca_cert_src": lab["LAB_CA"],
         "triton_load_models": ["linear", "labels"],
-        "triton_deployment_replicas": 2,
-        "triton_daemonset_enabled": True,
-        "triton_http_node_port": http,
-        "triton_grpc_node_port": grpc,
-        "triton_metrics_node_port": metrics,
+        "triton_kubernetes_deployment_replicas": 2,
+        "triton_kubernetes_daemonset_enabled": True,
+        "triton_kubernetes_http_node_port": http,
+        "triton_kubernetes_grpc_node_port": grpc,
+        "triton_kubernetes_metrics_node_port": metrics,
         "triton_wait_timeout": 120,
         # the GPU servers' usual taint, tolerated; the RuntimeClass the names fixture makes
-        "triton_deployment_tolerations": [GPU_TOLERATION],
-        "triton_deployment_runtime_class_name": names.runtime_class,
+        "triton_kubernetes_deployment_tolerations": [GPU_TOLERATION],
+        "triton_kubernetes_deployment_runtime_class_name": names.runtime_class,
         **overrides,
     }
 
@@ -143,7 +142,10 @@ def _role_vars(lab: dict[str, str], names: Names, **overrides: Any) -> dict[str,
 def run_role(lab, names, tmp_path_factory) -> Callable[..., Run]:
     # the secret travels in a 0600 vars file, never on the command line
     return role_runner(
-        tmp_path_factory.mktemp("triton-role"), "triton", partial(_role_vars, lab, names), lambda o: _tail(o, names)
+        tmp_path_factory.mktemp("triton-role"),
+        "triton_kubernetes",
+        partial(_role_vars, lab, names),
+        lambda o: _tail(o, names),
     )
 
 
@@ -426,7 +428,7 @@ def test_a_changed_credential_is_predicted_then_rolls_the_deployment(api, names,
 def test_a_changed_variable_rolls_the_daemonset(api, names, run_role, converged):
     apps = client.AppsV1Api(api)
     before = apps.read_namespaced_daemon_set(DAEMONSET, names.namespace)
-    changed = run_role(triton_daemonset_min_compute_capability="7.2")
+    changed = run_role(triton_kubernetes_daemonset_min_compute_capability="7.2")
     assert changed.rc == 0 and changed.changed == 1, _tail(changed.output, names)
     after = apps.read_namespaced_daemon_set(DAEMONSET, names.namespace)
     assert after.metadata.generation == before.metadata.generation + 1
@@ -437,16 +439,22 @@ def test_a_changed_variable_rolls_the_daemonset(api, names, run_role, converged)
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"triton_mode": "cluster"}, "triton_mode"),
+        (
+            {"triton_kubernetes_deployment_enabled": False, "triton_kubernetes_daemonset_enabled": False},
+            "neither workload is enabled",
+        ),
         ({"triton_s3_secret_key": ""}, "triton_s3_secret_key"),
         ({"triton_model_repository": ""}, "triton_model_repository"),
         ({"triton_model_control_mode": "poll"}, "triton_load_models"),
         ({"triton_model_control_mode": "sometimes", "triton_load_models": []}, "triton_model_control_mode"),
         ({"triton_http_port": 70000}, "triton_http_port"),
-        ({"triton_http_node_port": 8000}, "triton_http_node_port"),
+        ({"triton_kubernetes_http_node_port": 8000}, "triton_kubernetes_http_node_port"),
         # one rule, one message: the variable, its value, the fix
-        ({"triton_namespace": "Edge_AI"}, "triton_namespace is 'Edge_AI': give a DNS label"),
-        ({"triton_deployment_replicas": -1}, "triton_deployment_replicas is '-1': give a number of replicas"),
+        ({"triton_kubernetes_namespace": "Edge_AI"}, "triton_kubernetes_namespace is 'Edge_AI': give a DNS label"),
+        (
+            {"triton_kubernetes_deployment_replicas": -1},
+            "triton_kubernetes_deployment_replicas is '-1': give a number of replicas",
+        ),
     ],
 )
 def test_preflight_refuses_bad_settings_naming_the_variable(names, run_role, overrides, named):
@@ -462,7 +470,7 @@ def test_a_rollout_that_cannot_finish_names_what_the_pods_say(names, run_role, c
     can meet leaves the new replica Pending, and the role fails within triton_wait_timeout naming the
     Pod and the scheduler's reason, not only the timeout."""
     greedy = {"requests": {"cpu": "100m", "memory": "1Gi"}, "limits": {"memory": "2Gi", "nvidia.com/gpu": 64}}
-    failed = run_role(triton_deployment_resources=greedy, triton_wait_timeout=20)
+    failed = run_role(triton_kubernetes_deployment_resources=greedy, triton_wait_timeout=20)
     assert failed.rc != 0 and failed.failed == 1, _tail(failed.output, names)
     said = " ".join(failed.output.split())  # the YAML callback folds long messages
     assert f"The Deployment {names.namespace}/{DEPLOYMENT} did not roll out within 20 s" in said, _tail(said, names)

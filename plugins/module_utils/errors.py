@@ -2,21 +2,30 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """One exception hierarchy for every client of the collection.
 
-Modules catch :class:`EdgeAIError` once in ``main()`` and hand ``str(exc)`` and
-``exc.details`` to ``fail_json``: the message names the cause and the fix.
+The module base (``module_utils/base.py``) catches :class:`EdgeAIError` once and fails
+with ``str(exc)`` as the message, which names the cause and the fix, ``exc.result``
+merged into the documented result, and ``exc.details`` under the result's ``error`` key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
 class EdgeAIError(Exception):
-    """Base of every error a collection client raises."""
+    """Base of every error a collection client raises.
 
-    def __init__(self, message: str, **details: Any) -> None:
+    ``details`` say what went wrong (endpoint, bucket, code, ...); a module returns them
+    under ``error``, never beside its documented results. ``result`` holds documented
+    result keys the failure leaves behind, such as the statistics of the requests that
+    ran or what a half-done publish did.
+    """
+
+    def __init__(self, message: str, *, result: Mapping[str, Any] | None = None, **details: Any) -> None:
         super().__init__(message)
         self.details = details
+        self.result = dict(result or {})
 
 
 class TritonError(EdgeAIError):

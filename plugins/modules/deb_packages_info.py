@@ -89,25 +89,30 @@ missing:
   type: list
   elements: str
   sample: ["nfs-common"]
+error:
+  description: On failure, the error's class as C(type), and the C(rc) of a dpkg call that failed.
+  returned: failure
+  type: dict
+  sample: {"type": "DebError"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, run_module
 from ansible_collections.edgeai.inference.plugins.module_utils.deb.packages import package_states
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError
+
+
+def reconcile(run: ModuleRun) -> None:
+    module = run.module
+    run.result["installed"], run.result["missing"] = package_states(
+        module.run_command, module.get_bin_path, run.params["name"]
+    )
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={"name": {"type": "list", "elements": "str", "required": True}},
+    run_module(
+        {"name": {"type": "list", "elements": "str", "required": True}},
+        reconcile,
         supports_check_mode=True,
     )
-    try:
-        installed, missing = package_states(module.run_command, module.get_bin_path, module.params["name"])
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    else:
-        module.exit_json(changed=False, installed=installed, missing=missing)
 
 
 if __name__ == "__main__":

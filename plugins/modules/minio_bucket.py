@@ -17,7 +17,8 @@ author:
   - edgeai.inference maintainers (@edgeai)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - edgeai.inference.minio_connection
+  - edgeai.inference.s3_connection.minio
+  - edgeai.inference.s3_connection
 attributes:
   check_mode:
     support: full
@@ -47,7 +48,7 @@ options:
 EXAMPLES = r"""
 - name: Bucket for Triton's model repository, versioned
   edgeai.inference.minio_bucket:
-    endpoint: https://minio.example:9000
+    endpoint_url: https://minio.example:9000
     access_key: "{{ minio_root_user }}"
     secret_key: "{{ minio_root_password }}"
     ca_path: /etc/ssl/minio-ca.crt
@@ -56,7 +57,7 @@ EXAMPLES = r"""
 
 - name: Remove an empty bucket (credentials from MINIO_ROOT_USER / MINIO_ROOT_PASSWORD)
   edgeai.inference.minio_bucket:
-    endpoint: https://minio.example:9000
+    endpoint_url: https://minio.example:9000
     name: scratch
     state: absent
 """
@@ -75,18 +76,32 @@ bucket:
       description: V(Enabled), V(Suspended), or V(Off) for a bucket that never had versioning.
       type: str
       sample: Enabled
+error:
+  description: On failure, the error's class as C(type) and the S3 details C(endpoint), C(bucket) and C(code).
+  returned: failure
+  type: dict
+  sample: {"type": "MinioError", "endpoint": "https://minio.example:9000", "bucket": "models", "code": "BucketNotEmpty"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from functools import partial
 
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, MinioError
+from ansible_collections.edgeai.inference.plugins.module_utils import s3_connection
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, Requirement, run_module
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import MinioError
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.client import (
-    CONNECTION_ARGUMENT_SPEC,
     MINIO_IMPORT_ERROR,
     BucketState,
     client_from_params,
+    state_dict,
 )
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.policy import bucket_name_problem
+
+ARGUMENT_SPEC = {
+    **s3_connection.MINIO_CONNECTION_ARGUMENT_SPEC,
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "versioning": {"type": "bool"},
+}
 
 
 def wanted_state(before: BucketState | None, name: str, versioning: bool | None) -> BucketState:
@@ -99,53 +114,36 @@ def wanted_state(before: BucketState | None, name: str, versioning: bool | None)
     return BucketState(name=name, versioning="Off" if current == "Off" else "Suspended")
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **CONNECTION_ARGUMENT_SPEC,
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "versioning": {"type": "bool"},
-        },
-        supports_check_mode=True,
-    )
-    if MINIO_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("minio"), exception=MINIO_IMPORT_ERROR)
-    params = module.params
+def reconcile(run: ModuleRun) -> None:
+    params, result = run.params, run.result
     name = params["name"]
-    result: dict = {"changed": False}
-    try:
-        problem = bucket_name_problem(name)
-        if problem:
-            raise MinioError(problem, bucket=name)
-        client = client_from_params(params)
-        before = client.bucket(name)
-        after = wanted_state(before, name, params["versioning"]) if params["state"] == "present" else None
-        result["changed"] = before != after
-        if module._diff:
-            result["diff"] = {
-                "before": before.as_dict() if before else {},
-                "after": after.as_dict() if after else {},
-            }
-        if result["changed"] and not module.check_mode:
-            # On a failure half-way, changed says whether anything was done.
-            result["changed"] = False
-            if after is None:
-                client.remove_bucket(name)
-                result["changed"] = True
-            else:
-                if before is None:
-                    client.create_bucket(name)
-                    result["changed"] = True
-                if after.versioning != (before.versioning if before else "Off"):
-                    client.set_versioning(name, after.versioning == "Enabled")
-                    result["changed"] = True
-                after = client.bucket(name)
-        if after is not None:
-            result["bucket"] = after.as_dict()
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    module.exit_json(**result)
+    problem = bucket_name_problem(name)
+    if problem:
+        raise MinioError(problem, **s3_connection.error_details(params["endpoint_url"], name))
+    client = run.closing(client_from_params(params))
+    client.whoami()
+    before = client.bucket(name)
+    after = wanted_state(before, name, params["versioning"]) if params["state"] == "present" else None
+    changes = []
+    if after is None:
+        if before is not None:
+            changes.append(partial(client.remove_bucket, name))
+    else:
+        if before is None:
+            changes.append(partial(client.create_bucket, name))
+        if after.versioning != (before.versioning if before else "Off"):
+            changes.append(partial(client.set_versioning, name, after.versioning == "Enabled"))
+    run.set_diff(state_dict(before), state_dict(after))
+    if run.apply(changes) and after is not None:
+        after = client.bucket(name)
+    if after is not None:
+        result["bucket"] = after.as_dict()
+
+
+def main() -> None:
+    run_module(
+        ARGUMENT_SPEC, reconcile, requirements=[Requirement("minio", MINIO_IMPORT_ERROR)], supports_check_mode=True
+    )
 
 
 if __name__ == "__main__":

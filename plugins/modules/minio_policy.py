@@ -19,7 +19,8 @@ author:
   - edgeai.inference maintainers (@edgeai)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - edgeai.inference.minio_connection
+  - edgeai.inference.s3_connection.minio
+  - edgeai.inference.s3_connection
 attributes:
   check_mode:
     support: full
@@ -59,7 +60,7 @@ options:
 EXAMPLES = r"""
 - name: Read-only access to the models bucket for Triton
   edgeai.inference.minio_policy:
-    endpoint: https://minio.example:9000
+    endpoint_url: https://minio.example:9000
     access_key: "{{ minio_root_user }}"
     secret_key: "{{ minio_root_password }}"
     ca_path: /etc/ssl/minio-ca.crt
@@ -68,7 +69,7 @@ EXAMPLES = r"""
 
 - name: A policy written out
   edgeai.inference.minio_policy:
-    endpoint: https://minio.example:9000
+    endpoint_url: https://minio.example:9000
     name: uploads-writeonly
     policy:
       Version: "2012-10-17"
@@ -92,13 +93,17 @@ policy:
       - Effect: Allow
         Action: ["s3:GetObject"]
         Resource: ["arn:aws:s3:::models/*"]
+error:
+  description: On failure, the error's class as C(type) and the S3 details C(endpoint) and C(code).
+  returned: failure
+  type: dict
+  sample: {"type": "MinioAuthError", "endpoint": "https://minio.example:9000", "code": "InvalidAccessKeyId"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from functools import partial
 
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, Requirement, run_module
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.client import (
-    CONNECTION_ARGUMENT_SPEC,
     MINIO_IMPORT_ERROR,
     client_from_params,
 )
@@ -106,50 +111,51 @@ from ansible_collections.edgeai.inference.plugins.module_utils.minio.policy impo
     normalize_policy,
     read_only_bucket_policy,
 )
+from ansible_collections.edgeai.inference.plugins.module_utils.s3_connection import MINIO_CONNECTION_ARGUMENT_SPEC
+
+ARGUMENT_SPEC = {
+    **MINIO_CONNECTION_ARGUMENT_SPEC,
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "policy": {"type": "json"},
+    "read_only_bucket": {"type": "str"},
+    "read_only_prefix": {"type": "str", "default": ""},
+}
+
+
+def reconcile(run: ModuleRun) -> None:
+    params, result = run.params, run.result
+    name = params["name"]
+    wanted = None
+    if params["state"] == "present":
+        document = params["policy"]
+        if params["read_only_bucket"]:
+            document = read_only_bucket_policy(params["read_only_bucket"], params["read_only_prefix"])
+        wanted = normalize_policy(document)
+    client = run.closing(client_from_params(params))
+    client.whoami()
+    before = client.policy(name)
+    changes = []
+    if wanted is None and before is not None:
+        changes.append(partial(client.remove_policy, name))
+    elif wanted is not None and before != wanted:
+        changes.append(partial(client.put_policy, name, wanted))
+    run.set_diff(before or {}, wanted or {})
+    if run.apply(changes) and wanted is not None:
+        wanted = client.policy(name)
+    if wanted is not None:
+        result["policy"] = wanted
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **CONNECTION_ARGUMENT_SPEC,
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "policy": {"type": "json"},
-            "read_only_bucket": {"type": "str"},
-            "read_only_prefix": {"type": "str", "default": ""},
-        },
+    run_module(
+        ARGUMENT_SPEC,
+        reconcile,
+        requirements=[Requirement("minio", MINIO_IMPORT_ERROR)],
         mutually_exclusive=[("policy", "read_only_bucket")],
         required_if=[("state", "present", ("policy", "read_only_bucket"), True)],
         supports_check_mode=True,
     )
-    if MINIO_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("minio"), exception=MINIO_IMPORT_ERROR)
-    params = module.params
-    name = params["name"]
-    result: dict = {"changed": False}
-    try:
-        wanted = None
-        if params["state"] == "present":
-            document = params["policy"]
-            if params["read_only_bucket"]:
-                document = read_only_bucket_policy(params["read_only_bucket"], params["read_only_prefix"])
-            wanted = normalize_policy(document)
-        client = client_from_params(params)
-        before = client.policy(name)
-        result["changed"] = before != wanted
-        if module._diff:
-            result["diff"] = {"before": before or {}, "after": wanted or {}}
-        if result["changed"] and not module.check_mode:
-            if wanted is None:
-                client.remove_policy(name)
-            else:
-                client.put_policy(name, wanted)
-                wanted = client.policy(name)
-        if wanted is not None:
-            result["policy"] = wanted
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

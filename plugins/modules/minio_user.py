@@ -19,7 +19,8 @@ author:
   - edgeai.inference maintainers (@edgeai)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
-  - edgeai.inference.minio_connection
+  - edgeai.inference.s3_connection.minio
+  - edgeai.inference.s3_connection
 attributes:
   check_mode:
     support: full
@@ -61,7 +62,7 @@ options:
 EXAMPLES = r"""
 - name: Read-only user for Triton
   edgeai.inference.minio_user:
-    endpoint: https://minio.example:9000
+    endpoint_url: https://minio.example:9000
     access_key: "{{ minio_root_user }}"
     secret_key: "{{ minio_root_password }}"
     ca_path: /etc/ssl/minio-ca.crt
@@ -72,7 +73,7 @@ EXAMPLES = r"""
 
 - name: Remove a user
   edgeai.inference.minio_user:
-    endpoint: https://minio.example:9000
+    endpoint_url: https://minio.example:9000
     name: former-colleague
     state: absent
 """
@@ -101,18 +102,35 @@ secret_updated:
   returned: always
   type: bool
   sample: false
+error:
+  description: On failure, the error's class as C(type), the S3 details C(endpoint) and C(code), and the
+    C(missing_policies) to attach that MinIO does not have.
+  returned: failure
+  type: dict
+  sample: {"type": "MinioError", "endpoint": "https://minio.example:9000", "missing_policies": ["models-readonly"]}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from functools import partial
 
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, MinioError
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, Requirement, run_module
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import MinioError
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.client import (
-    CONNECTION_ARGUMENT_SPEC,
     MINIO_IMPORT_ERROR,
     MinioClient,
     UserState,
     client_from_params,
+    state_dict,
 )
+from ansible_collections.edgeai.inference.plugins.module_utils.s3_connection import MINIO_CONNECTION_ARGUMENT_SPEC
+
+ARGUMENT_SPEC = {
+    **MINIO_CONNECTION_ARGUMENT_SPEC,
+    "name": {"type": "str", "required": True},
+    "user_secret_key": {"type": "str", "no_log": True},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "policies": {"type": "list", "elements": "str"},
+    "update_secret": {"type": "str", "choices": ["always", "on_create"], "default": "always", "no_log": False},
+}
 
 
 def check_params(params: dict) -> None:
@@ -136,76 +154,60 @@ def secret_needs_setting(client: MinioClient, before: UserState | None, params: 
     return not client.credentials_valid(params["name"], params["user_secret_key"])
 
 
+def reconcile(run: ModuleRun) -> None:
+    params, result = run.params, run.result
+    name = params["name"]
+    check_params(params)
+    client = run.closing(client_from_params(params))
+    client.whoami()
+    before = client.user(name)
+    after: UserState | None = None
+    attach: list[str] = []
+    detach: list[str] = []
+    if params["state"] == "present":
+        current = before.policies if before else []
+        wanted = sorted(set(params["policies"])) if params["policies"] is not None else current
+        attach = [p for p in wanted if p not in current]
+        detach = [p for p in current if p not in wanted]
+        missing = [p for p in attach if client.policy(p) is None]
+        if missing:
+            raise MinioError(
+                f"cannot attach {', '.join(missing)} to user '{name}': no such policy on MinIO at "
+                f"{client.endpoint}. Create it first (edgeai.inference.minio_policy).",
+                endpoint=client.endpoint,
+                missing_policies=missing,
+            )
+        result["secret_updated"] = secret_needs_setting(client, before, params)
+        after = UserState(name=name, status="enabled", policies=wanted)
+    changes = []
+    if after is None:
+        if before is not None:
+            changes.append(partial(client.remove_user, name))
+    else:
+        if result["secret_updated"]:
+            changes.append(partial(client.put_user, name, params["user_secret_key"]))
+        elif before is not None and before.status != "enabled":
+            changes.append(partial(client.enable_user, name))
+        if detach:
+            changes.append(partial(client.detach_policies, name, detach))
+        if attach:
+            changes.append(partial(client.attach_policies, name, attach))
+    run.set_diff(state_dict(before), state_dict(after))
+    if run.apply(changes) and after is not None:
+        after = client.user(name)
+    if after is not None:
+        result["user"] = after.as_dict()
+
+
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **CONNECTION_ARGUMENT_SPEC,
-            "name": {"type": "str", "required": True},
-            "user_secret_key": {"type": "str", "no_log": True},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-            "policies": {"type": "list", "elements": "str"},
-            "update_secret": {"type": "str", "choices": ["always", "on_create"], "default": "always", "no_log": False},
-        },
+    run_module(
+        ARGUMENT_SPEC,
+        reconcile,
+        requirements=[Requirement("minio", MINIO_IMPORT_ERROR)],
+        result={"changed": False, "secret_updated": False},
         required_if=[("state", "present", ("user_secret_key",))],
         supports_check_mode=True,
     )
-    if MINIO_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib("minio"), exception=MINIO_IMPORT_ERROR)
-    params = module.params
-    name = params["name"]
-    result: dict = {"changed": False, "secret_updated": False}
-    try:
-        check_params(params)
-        client = client_from_params(params)
-        before = client.user(name)
-        after: UserState | None = None
-        attach: list[str] = []
-        detach: list[str] = []
-        if params["state"] == "present":
-            current = before.policies if before else []
-            wanted = sorted(set(params["policies"])) if params["policies"] is not None else current
-            attach = [p for p in wanted if p not in current]
-            detach = [p for p in current if p not in wanted]
-            missing = [p for p in attach if client.policy(p) is None]
-            if missing:
-                raise MinioError(
-                    f"cannot attach {', '.join(missing)} to user '{name}': no such policy on MinIO at "
-                    f"{client.endpoint}. Create it first (edgeai.inference.minio_policy).",
-                    missing_policies=missing,
-                )
-            result["secret_updated"] = secret_needs_setting(client, before, params)
-            after = UserState(name=name, status="enabled", policies=wanted)
-        result["changed"] = result["secret_updated"] or before != after
-        if module._diff:
-            result["diff"] = {
-                "before": before.as_dict() if before else {},
-                "after": after.as_dict() if after else {},
-            }
-        if result["changed"] and not module.check_mode:
-            # On a failure half-way, changed says whether anything was done.
-            result["changed"] = False
-            if after is None:
-                client.remove_user(name)
-                result["changed"] = True
-            else:
-                if result["secret_updated"]:
-                    client.put_user(name, params["user_secret_key"])
-                    result["changed"] = True
-                elif before is not None and before.status != "enabled":
-                    client.enable_user(name)
-                    result["changed"] = True
-                if detach:
-                    client.detach_policies(name, detach)
-                    result["changed"] = True
-                if attach:
-                    client.attach_policies(name, attach)
-                    result["changed"] = True
-                after = client.user(name)
-        if after is not None:
-            result["user"] = after.as_dict()
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

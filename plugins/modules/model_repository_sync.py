@@ -40,6 +40,7 @@ author:
   - edgeai.inference maintainers (@edgeai)
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - edgeai.inference.s3_connection
 attributes:
   check_mode:
     support: full
@@ -73,43 +74,6 @@ options:
       - Filesystem directory to publish to (an NFS export, a mounted PVC). It must exist; the module
         does not create it, so that a mistyped path fails instead of publishing somewhere else.
     type: path
-  endpoint_url:
-    description:
-      - S3 endpoint, for example C(https://minio.example:9000). AWS's regional endpoint when unset.
-        Requests are path-style (C(<endpoint>/<bucket>/<key>)) and go straight to the endpoint (no
-        HTTP proxy).
-      - Falls back to the E(AWS_ENDPOINT_URL) environment variable.
-    type: str
-    aliases: [endpoint]
-  region:
-    description:
-      - Region for request signing.
-    type: str
-    default: us-east-1
-  access_key:
-    description:
-      - S3 access key. Falls back to E(AWS_ACCESS_KEY_ID). Required with O(bucket).
-    type: str
-    aliases: [aws_access_key_id]
-  secret_key:
-    description:
-      - S3 secret key. Falls back to E(AWS_SECRET_ACCESS_KEY). Required with O(bucket).
-    type: str
-    aliases: [aws_secret_access_key]
-  session_token:
-    description:
-      - Session token for temporary credentials. Falls back to E(AWS_SESSION_TOKEN).
-    type: str
-  ca_path:
-    description:
-      - PEM bundle of the CA that signed the endpoint's certificate (a private MinIO CA). The system
-        trust store when unset. Falls back to E(AWS_CA_BUNDLE).
-    type: path
-  validate_certs:
-    description:
-      - Verify the endpoint's TLS certificate. Leave on; use O(ca_path) for a private CA.
-    type: bool
-    default: true
   delete:
     description:
       - Delete destination files that are not in O(src) (after every upload succeeded). When false,
@@ -163,6 +127,9 @@ options:
     type: float
     default: 60
 notes:
+  - With O(bucket) and no O(endpoint_url), the module publishes to AWS's regional endpoint of O(region). Requests are
+    path-style (C(<endpoint>/<bucket>/<key>)) and go straight to the endpoint (no HTTP proxy).
+  - Credentials are needed only with O(bucket); with O(dest_path) the connection options are not used.
   - The destination's manifest is the module's record; publishing the same prefix with another tool
     too makes the module send the files it can no longer vouch for once, then it is idempotent again.
 seealso:
@@ -240,124 +207,96 @@ bytes_uploaded:
   returned: always
   type: int
   sample: 0
-published:
-  description: On an incomplete publish, the files that did reach the destination.
-  returned: failure
-  type: list
-  elements: str
-not_published:
-  description: On an incomplete publish, each file that did not, with the reason.
+error:
+  description: On failure, the error's class as C(type), the S3 details C(endpoint), C(bucket) and C(code); on an
+    incomplete publish C(published) (the files that reached the destination), C(not_published) (each file that did
+    not, with the reason) and C(manifest_error); on an invalid repository C(problems) (every problem found).
   returned: failure
   type: dict
-problems:
-  description: On an invalid repository, every problem found.
-  returned: failure
-  type: list
-  elements: str
+  sample: {"type": "PublishIncomplete", "published": [], "not_published": {"linear/2/model.onnx": "timed out"}}
 """
 
-import os
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, Requirement, run_module
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import ModelRepositoryError
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository import layout, store_s3
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.store_fs import FilesystemStore
 from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.sync import publish
+from ansible_collections.edgeai.inference.plugins.module_utils.s3_connection import S3_CONNECTION_ARGUMENT_SPEC
+
+ARGUMENT_SPEC = {
+    **S3_CONNECTION_ARGUMENT_SPEC,
+    "src": {"type": "path", "required": True},
+    "bucket": {"type": "str"},
+    "prefix": {"type": "str", "default": ""},
+    "dest_path": {"type": "path"},
+    "delete": {"type": "bool", "default": False},
+    "exclude": {"type": "list", "elements": "str", "default": [".*", "__pycache__", "*.pyc"]},
+    "include": {"type": "list", "elements": "str", "default": []},
+    "validate": {"type": "bool", "default": True},
+    "rehash": {"type": "bool", "default": False},
+    "workers": {"type": "int", "default": 8},
+    "part_size_mb": {"type": "int", "default": 16},
+    "retries": {"type": "int", "default": 5},
+    "timeout": {"type": "float", "default": 60},
+}
+
+
+def open_store(params: dict) -> store_s3.S3Store | FilesystemStore:
+    if not params["bucket"]:
+        return FilesystemStore(params["dest_path"])
+    return store_s3.S3Store(
+        bucket=params["bucket"],
+        prefix=params["prefix"],
+        endpoint_url=params["endpoint_url"],
+        region=params["region"],
+        access_key=params["access_key"],
+        secret_key=params["secret_key"],
+        session_token=params["session_token"],
+        ca_path=params["ca_path"],
+        validate_certs=params["validate_certs"],
+        workers=params["workers"],
+        part_size_mib=params["part_size_mb"],
+        retries=params["retries"],
+        timeout=params["timeout"],
+    )
+
+
+def reconcile(run: ModuleRun) -> None:
+    params = run.params
+    if params["workers"] < 1 or params["retries"] < 0:
+        raise ModelRepositoryError("workers must be at least 1 and retries at least 0")
+    store = run.closing(open_store(params))
+    # An incomplete publish raises PublishIncomplete, whose result says what did reach the store.
+    report = publish(
+        params["src"],
+        store,
+        delete=params["delete"],
+        exclude=params["exclude"],
+        include=params["include"],
+        validate=params["validate"],
+        rehash=params["rehash"],
+        workers=params["workers"],
+        check_mode=run.check_mode,
+        want_diff=run.diff_mode,
+    )
+    run.result.update(report.as_dict(), changed=report.changed)
+    if report.diff:
+        run.set_diff(**report.diff)
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "src": {"type": "path", "required": True},
-            "bucket": {"type": "str"},
-            "prefix": {"type": "str", "default": ""},
-            "dest_path": {"type": "path"},
-            "endpoint_url": {"type": "str", "aliases": ["endpoint"], "fallback": (env_fallback, ["AWS_ENDPOINT_URL"])},
-            "region": {"type": "str", "default": "us-east-1"},
-            "access_key": {
-                "type": "str",
-                "aliases": ["aws_access_key_id"],
-                "no_log": False,
-                "fallback": (env_fallback, ["AWS_ACCESS_KEY_ID"]),
-            },
-            "secret_key": {
-                "type": "str",
-                "aliases": ["aws_secret_access_key"],
-                "no_log": True,
-                "fallback": (env_fallback, ["AWS_SECRET_ACCESS_KEY"]),
-            },
-            "session_token": {"type": "str", "no_log": True, "fallback": (env_fallback, ["AWS_SESSION_TOKEN"])},
-            "ca_path": {"type": "path", "fallback": (env_fallback, ["AWS_CA_BUNDLE"])},
-            "validate_certs": {"type": "bool", "default": True},
-            "delete": {"type": "bool", "default": False},
-            "exclude": {"type": "list", "elements": "str", "default": [".*", "__pycache__", "*.pyc"]},
-            "include": {"type": "list", "elements": "str", "default": []},
-            "validate": {"type": "bool", "default": True},
-            "rehash": {"type": "bool", "default": False},
-            "workers": {"type": "int", "default": 8},
-            "part_size_mb": {"type": "int", "default": 16},
-            "retries": {"type": "int", "default": 5},
-            "timeout": {"type": "float", "default": 60},
-        },
+    run_module(
+        ARGUMENT_SPEC,
+        reconcile,
+        requirements=[
+            Requirement(
+                "tritonclient[grpc]", layout.MODEL_CONFIG_IMPORT_ERROR, needed=lambda params: params["validate"]
+            )
+        ],
         required_one_of=[("bucket", "dest_path")],
         mutually_exclusive=[("bucket", "dest_path")],
         supports_check_mode=True,
     )
-    params = module.params
-    if params["validate"] and not layout.HAS_MODEL_CONFIG:
-        module.fail_json(
-            msg=missing_required_lib("tritonclient[grpc]"), exception=str(layout.MODEL_CONFIG_IMPORT_ERROR)
-        )
-    if params["workers"] < 1 or params["retries"] < 0:
-        module.fail_json(msg="workers must be at least 1 and retries at least 0")
-    if params["ca_path"] and not os.path.isfile(params["ca_path"]):
-        module.fail_json(msg=f"ca_path {params['ca_path']} is not a file: give the PEM bundle of the endpoint's CA")
-
-    result: dict = {"changed": False}
-    store = None
-    try:
-        if params["bucket"]:
-            store = store_s3.S3Store(
-                bucket=params["bucket"],
-                prefix=params["prefix"],
-                endpoint_url=params["endpoint_url"],
-                region=params["region"],
-                access_key=params["access_key"],
-                secret_key=params["secret_key"],
-                session_token=params["session_token"],
-                ca_path=params["ca_path"],
-                validate_certs=params["validate_certs"],
-                workers=params["workers"],
-                part_size_mib=params["part_size_mb"],
-                retries=params["retries"],
-                timeout=params["timeout"],
-            )
-        else:
-            store = FilesystemStore(params["dest_path"])
-        report = publish(
-            params["src"],
-            store,
-            delete=params["delete"],
-            exclude=params["exclude"],
-            include=params["include"],
-            validate=params["validate"],
-            rehash=params["rehash"],
-            workers=params["workers"],
-            check_mode=module.check_mode,
-            want_diff=module._diff,
-        )
-        result.update(report.as_dict(), changed=report.changed)
-        if module._diff:
-            result["diff"] = report.diff
-    except EdgeAIError as exc:
-        # an incomplete publish did change the destination
-        result["changed"] = bool(exc.details.get("published") or exc.details.get("deleted"))
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    finally:
-        if store is not None:
-            store.close()
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

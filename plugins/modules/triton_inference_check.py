@@ -274,24 +274,22 @@ p99_latency_usec:
   returned: when requests ran
   type: int
   sample: 9120
-available_models:
-  description: The models of the repository, when O(model) is not one of them.
-  returned: on failure, when the model is absent
-  type: list
-  elements: str
-  sample: ["broken", "labels", "linear"]
+error:
+  description: On failure, the error's class as C(type), C(url) and C(model), for a refused request its C(status) and
+    Triton's own C(error) text, and when O(model) is not in the repository the C(available_models).
+  returned: failure
+  type: dict
+  sample: {"type": "TritonError", "url": "http://triton.example:8000", "available_models": ["labels", "linear"]}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, TritonError
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, Requirement, run_module
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import TritonError
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
     CONNECTION_ARGUMENT_SPEC,
     client_from_params,
 )
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.inference import (
     DEFAULT_TOLERANCE,
-    HAS_TRITONCLIENT_GRPC,
     TRITONCLIENT_GRPC_IMPORT_ERROR,
     GrpcBackend,
     HttpBackend,
@@ -299,78 +297,80 @@ from ansible_collections.edgeai.inference.plugins.module_utils.triton.inference 
     probe,
 )
 
+ARGUMENT_SPEC = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "model": {"type": "str", "required": True},
+    "version": {"type": "str"},
+    "protocol": {"type": "str", "choices": ["http", "grpc"], "default": "http"},
+    "grpc_url": {"type": "str"},
+    "inputs": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "name": {"type": "str", "required": True},
+            "datatype": {"type": "str"},
+            "shape": {"type": "list", "elements": "int", "required": True},
+            "data": {"type": "list", "elements": "raw", "required": True},
+        },
+    },
+    "batch_size": {"type": "int", "default": 1},
+    "expected_outputs": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "name": {"type": "str", "required": True},
+            "data": {"type": "list", "elements": "raw", "required": True},
+            "tolerance": {"type": "float", "default": DEFAULT_TOLERANCE},
+        },
+    },
+    "requests": {"type": "int", "default": 10},
+    "concurrency": {"type": "int", "default": 1},
+    "warmup": {"type": "int", "default": 1},
+}
+
+
+def uses_grpc(params: dict) -> bool:
+    return params["protocol"] == "grpc"
+
+
+def reconcile(run: ModuleRun) -> None:
+    params, result = run.params, run.result
+    # Inference changes nothing, so check mode runs the same probe.
+    result.update(model=params["model"], protocol=params["protocol"])
+    client = run.closing(client_from_params(params))
+    if uses_grpc(params):
+        tls = client.url.startswith("https://")
+        if tls and not params["validate_certs"]:
+            raise TritonError("validate_certs=false is not supported over gRPC: give the server's CA in ca_path")
+        result["endpoint"] = params["grpc_url"] or default_grpc_url(client.url)
+        backend = run.closing(
+            GrpcBackend(result["endpoint"], params["timeout"], ssl=tls, root_certificates=params["ca_path"])
+        )
+    else:
+        result["endpoint"] = client.url
+        backend = HttpBackend(client)
+    result.update(
+        probe(
+            backend,
+            params["model"],
+            version=params["version"],
+            inputs=params["inputs"],
+            expected=params["expected_outputs"],
+            requests=params["requests"],
+            concurrency=params["concurrency"],
+            warmup=params["warmup"],
+            batch_size=params["batch_size"],
+        )
+    )
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **CONNECTION_ARGUMENT_SPEC,
-            "model": {"type": "str", "required": True},
-            "version": {"type": "str"},
-            "protocol": {"type": "str", "choices": ["http", "grpc"], "default": "http"},
-            "grpc_url": {"type": "str"},
-            "inputs": {
-                "type": "list",
-                "elements": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "datatype": {"type": "str"},
-                    "shape": {"type": "list", "elements": "int", "required": True},
-                    "data": {"type": "list", "elements": "raw", "required": True},
-                },
-            },
-            "batch_size": {"type": "int", "default": 1},
-            "expected_outputs": {
-                "type": "list",
-                "elements": "dict",
-                "options": {
-                    "name": {"type": "str", "required": True},
-                    "data": {"type": "list", "elements": "raw", "required": True},
-                    "tolerance": {"type": "float", "default": DEFAULT_TOLERANCE},
-                },
-            },
-            "requests": {"type": "int", "default": 10},
-            "concurrency": {"type": "int", "default": 1},
-            "warmup": {"type": "int", "default": 1},
-        },
+    run_module(
+        ARGUMENT_SPEC,
+        reconcile,
+        requirements=[Requirement("tritonclient[grpc]", TRITONCLIENT_GRPC_IMPORT_ERROR, needed=uses_grpc)],
         supports_check_mode=True,
     )
-    params = module.params
-    grpc = params["protocol"] == "grpc"
-    if grpc and not HAS_TRITONCLIENT_GRPC:
-        module.fail_json(msg=missing_required_lib("tritonclient[grpc]"), exception=TRITONCLIENT_GRPC_IMPORT_ERROR)
-    # Inference changes nothing, so check mode runs the same probe.
-    result: dict = {"changed": False, "model": params["model"], "protocol": params["protocol"]}
-    backend = None
-    try:
-        client = client_from_params(params)
-        if grpc:
-            tls = client.url.startswith("https://")
-            if tls and not params["validate_certs"]:
-                raise TritonError("validate_certs=false is not supported over gRPC: give the server's CA in ca_path")
-            result["endpoint"] = params["grpc_url"] or default_grpc_url(client.url)
-            backend = GrpcBackend(result["endpoint"], params["timeout"], ssl=tls, root_certificates=params["ca_path"])
-        else:
-            result["endpoint"] = client.url
-            backend = HttpBackend(client)
-        result.update(
-            probe(
-                backend,
-                params["model"],
-                version=params["version"],
-                inputs=params["inputs"],
-                expected=params["expected_outputs"],
-                requests=params["requests"],
-                concurrency=params["concurrency"],
-                warmup=params["warmup"],
-                batch_size=params["batch_size"],
-            )
-        )
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    finally:
-        if backend is not None:
-            backend.close()
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

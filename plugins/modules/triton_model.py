@@ -79,61 +79,64 @@ model:
   returned: when the repository has the model
   type: dict
   sample: {"name": "linear", "version": "1", "state": "READY", "reason": ""}
+error:
+  description: On failure, the error's class as C(type) and its details, C(url) and the C(model) concerned.
+  returned: failure
+  type: dict
+  sample: {"type": "TritonError", "url": "http://triton.example:8000", "model": "linear"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from functools import partial
 
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, TritonError
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, run_module
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import TritonError
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
     CONNECTION_ARGUMENT_SPEC,
     client_from_params,
 )
 
+ARGUMENT_SPEC = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["loaded", "unloaded"], "default": "loaded"},
+    "config": {"type": "dict"},
+    "reload": {"type": "bool", "default": False},
+}
+
+
+def reconcile(run: ModuleRun) -> None:
+    params, result = run.params, run.result
+    name, wanted = params["name"], params["state"]
+    if (params["config"] is not None or params["reload"]) and wanted != "loaded":
+        raise TritonError("config and reload apply only to state=loaded")
+    client = run.closing(client_from_params(params))
+    before = client.model_state(name)
+    if before is None:
+        raise TritonError(
+            f"model '{name}' is not in the model repository of Triton at {params['url']}: "
+            "publish it first, or check the name (the model's directory name)",
+            url=client.url,
+            model=name,
+        )
+    is_loaded = before.state == "READY"
+    forced = params["config"] is not None or params["reload"]
+    changes = []
+    if wanted == "loaded" and (not is_loaded or forced):
+        changes.append(partial(client.load_model, name, params["config"]))
+    elif wanted == "unloaded" and is_loaded:
+        changes.append(partial(client.unload_model, name))
+    result["model"] = before.as_dict()
+    run.set_diff(
+        {"state": before.state or "UNLOADED"},
+        {"state": "READY" if wanted == "loaded" else "UNAVAILABLE"},
+    )
+    if run.apply(changes):
+        after = client.model_state(name)
+        result["model"] = after.as_dict() if after else None
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **CONNECTION_ARGUMENT_SPEC,
-            "name": {"type": "str", "required": True},
-            "state": {"type": "str", "choices": ["loaded", "unloaded"], "default": "loaded"},
-            "config": {"type": "dict"},
-            "reload": {"type": "bool", "default": False},
-        },
-        supports_check_mode=True,
-    )
-    params = module.params
-    name, wanted = params["name"], params["state"]
-    result: dict = {"changed": False}
-    try:
-        if (params["config"] is not None or params["reload"]) and wanted != "loaded":
-            raise TritonError("config and reload apply only to state=loaded")
-        client = client_from_params(params)
-        before = client.model_state(name)
-        if before is None:
-            raise TritonError(
-                f"model '{name}' is not in the model repository of Triton at {params['url']}: "
-                "publish it first, or check the name (the model's directory name)",
-                model=name,
-            )
-        is_loaded = before.state == "READY"
-        forced = params["config"] is not None or params["reload"]
-        result["changed"] = (wanted == "loaded" and (not is_loaded or forced)) or (wanted == "unloaded" and is_loaded)
-        result["model"] = before.as_dict()
-        if module._diff:
-            result["diff"] = {
-                "before": {"state": before.state or "UNLOADED"},
-                "after": {"state": "READY" if wanted == "loaded" else "UNAVAILABLE"},
-            }
-        if result["changed"] and not module.check_mode:
-            if wanted == "loaded":
-                client.load_model(name, params["config"])
-            else:
-                client.unload_model(name)
-            after = client.model_state(name)
-            result["model"] = after.as_dict() if after else None
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    module.exit_json(**result)
+    run_module(ARGUMENT_SPEC, reconcile, supports_check_mode=True)
 
 
 if __name__ == "__main__":

@@ -105,11 +105,15 @@ waited:
   description: Seconds spent waiting for readiness.
   returned: always
   type: float
+error:
+  description: On failure, the error's class as C(type) and the C(url) of the server.
+  returned: failure
+  type: dict
+  sample: {"type": "TritonNotReady", "url": "http://triton.example:8000"}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.edgeai.inference.plugins.module_utils.errors import EdgeAIError, TritonError
+from ansible_collections.edgeai.inference.plugins.module_utils.base import ModuleRun, run_module
+from ansible_collections.edgeai.inference.plugins.module_utils.errors import TritonError, TritonNotReady
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import (
     CONNECTION_ARGUMENT_SPEC,
     client_from_params,
@@ -118,48 +122,48 @@ from ansible_collections.edgeai.inference.plugins.module_utils.triton.client imp
     unready_required,
 )
 
+ARGUMENT_SPEC = {
+    **CONNECTION_ARGUMENT_SPEC,
+    "wait": {"type": "bool", "default": False},
+    "wait_timeout": {"type": "int", "default": 300},
+    "poll_interval": {"type": "float", "default": 2},
+    "required_models": {"type": "list", "elements": "str", "default": []},
+}
+
+
+def reconcile(run: ModuleRun) -> None:
+    params, result = run.params, run.result
+    for spec in params["required_models"]:
+        parse_required(spec)
+    client = run.closing(client_from_params(params))
+    if params["wait"]:
+        result["waited"] = round(client.wait_ready(params["wait_timeout"], params["poll_interval"]), 3)
+    result["live"] = client.live()
+    result["ready"] = client.ready()
+    result["server"] = client.metadata()
+    try:
+        index = client.repository_index()
+    except TritonError as exc:
+        # Triton lists its repository from the store: with the store down the index fails (or
+        # hangs) while the loaded models go on serving. Ask each required model instead.
+        result["repository_error"] = str(exc)
+        run.warn(f"the repository index of Triton at {params['url']} failed, required models checked one by one: {exc}")
+        index = required_states(client, params["required_models"], str(exc))
+    result["models"] = [m.as_dict() for m in index]
+    result["unready"] = unready_required(index, params["required_models"])
+    if result["unready"]:
+        raise TritonNotReady(f"Triton at {params['url']}: " + "; ".join(result["unready"]), url=client.url)
+    if params["wait"] and not result["ready"]:
+        raise TritonNotReady(f"Triton at {params['url']} is live but not ready", url=client.url)
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            **CONNECTION_ARGUMENT_SPEC,
-            "wait": {"type": "bool", "default": False},
-            "wait_timeout": {"type": "int", "default": 300},
-            "poll_interval": {"type": "float", "default": 2},
-            "required_models": {"type": "list", "elements": "str", "default": []},
-        },
+    run_module(
+        ARGUMENT_SPEC,
+        reconcile,
+        result={"changed": False, "live": False, "ready": False, "unready": [], "waited": 0.0},
         supports_check_mode=True,
     )
-    params = module.params
-    result = {"changed": False, "live": False, "ready": False, "unready": [], "waited": 0.0}
-    try:
-        for spec in params["required_models"]:
-            parse_required(spec)
-        client = client_from_params(params)
-        if params["wait"]:
-            result["waited"] = round(client.wait_ready(params["wait_timeout"], params["poll_interval"]), 3)
-        result["live"] = client.live()
-        result["ready"] = client.ready()
-        result["server"] = client.metadata()
-        try:
-            index = client.repository_index()
-        except TritonError as exc:
-            # Triton lists its repository from the store: with the store down the index fails (or
-            # hangs) while the loaded models go on serving. Ask each required model instead.
-            result["repository_error"] = str(exc)
-            module.warn(
-                f"the repository index of Triton at {params['url']} failed, required models checked one by one: {exc}"
-            )
-            index = required_states(client, params["required_models"], str(exc))
-        result["models"] = [m.as_dict() for m in index]
-        result["unready"] = unready_required(index, params["required_models"])
-    except EdgeAIError as exc:
-        module.fail_json(msg=str(exc), **{**result, **exc.details})
-    if result["unready"]:
-        module.fail_json(msg=f"Triton at {params['url']}: " + "; ".join(result["unready"]), **result)
-    if params["wait"] and not result["ready"]:
-        module.fail_json(msg=f"Triton at {params['url']} is live but not ready", **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -133,8 +133,8 @@ def test_store_killed_mid_publish_then_rerun_completes(lab, tmp_path):
         assert killed.is_set(), "the store was never seen mid-upload"
         assert broken.get("failed") is True, broken
         message = broken["msg"]
-        assert "linear/2/weights.bin" in json.dumps(broken["not_published"]), broken
-        assert "linear/config.pbtxt" not in broken.get("published", []), "config before its version files"
+        assert "linear/2/weights.bin" in json.dumps(broken["error"]["not_published"]), broken
+        assert "linear/config.pbtxt" not in broken["error"].get("published", []), "config before its version files"
         assert f"127.0.0.1:{MINIO_PORT}" in message, message
 
         # Triton in EXPLICIT mode keeps serving version 1

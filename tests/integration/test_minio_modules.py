@@ -183,7 +183,7 @@ def test_bucket_absent_never_deletes_objects(conn, names, root_s3):
 
     refused = run_module("minio_bucket", {**conn, "name": bucket, "state": "absent"})
     assert refused.get("failed") is True
-    assert refused["code"] == "BucketNotEmpty"
+    assert refused["error"]["code"] == "BucketNotEmpty"
     assert f"bucket '{bucket}'" in refused["msg"] and "not empty" in refused["msg"]
     assert bucket_exists(root_s3, bucket)
 
@@ -313,7 +313,7 @@ def test_wrong_secret_key_names_credentials(monkeypatch, conn, names, root_s3):
     bucket = names("bucket")
     result = run_module("minio_bucket", {**conn, "name": bucket})
     assert result.get("failed") is True and result["changed"] is False
-    assert result["code"] == "SignatureDoesNotMatch"
+    assert result["error"]["code"] == "SignatureDoesNotMatch"
     assert "refused the credentials" in result["msg"] and "Check access_key and secret_key" in result["msg"]
     assert not bucket_exists(root_s3, bucket)
 
@@ -322,7 +322,7 @@ def test_unknown_access_key_names_credentials(monkeypatch, conn, names):
     monkeypatch.setenv("MINIO_ROOT_USER", "t-minio-nobody")
     result = run_module("minio_policy", {**conn, "name": names("policy"), "read_only_bucket": "models"})
     assert result.get("failed") is True
-    assert result["code"] == "InvalidAccessKeyId" and "'t-minio-nobody'" in result["msg"]
+    assert result["error"]["code"] == "InvalidAccessKeyId" and "'t-minio-nobody'" in result["msg"]
 
 
 def test_missing_credentials_name_the_variables(monkeypatch, conn, names):

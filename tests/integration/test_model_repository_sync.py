@@ -232,7 +232,7 @@ def test_invalid_repository_is_refused_before_any_write(minio, repo, breaker, ex
     result = run_module("model_repository_sync", tls_args(minio, repo, prefix), env=minio["env"])
     assert result.get("failed") is True, result
     assert expected in result["msg"] and "nothing was published" in result["msg"], result["msg"]
-    assert any(expected in p for p in result["problems"]), result["problems"]
+    assert any(expected in p for p in result["error"]["problems"]), result["error"]
     assert snapshot(minio["tls"], prefix) == {}
 
 
@@ -243,7 +243,7 @@ def test_invalid_repository_is_refused_before_any_write(minio, repo, breaker, ex
         ({"args": {"ca_path": "/etc/ssl/certs/ca-certificates.crt"}}, "set ca_path to the CA bundle"),
         ({"args": {"endpoint_url": "https://127.0.0.1:18399", "retries": 1}}, "cannot reach https://127.0.0.1:18399"),
         ({"args": {"bucket": "no-such-bucket-here"}}, "bucket 'no-such-bucket-here' does not exist"),
-        ({"args": {"ca_path": "/nonexistent/ca.pem"}}, "ca_path /nonexistent/ca.pem is not a file"),
+        ({"args": {"ca_path": "/nonexistent/ca.pem"}}, "ca_path '/nonexistent/ca.pem' is not a file"),
     ],
     ids=["wrong-credentials", "wrong-ca", "unreachable", "missing-bucket", "missing-ca-file"],
 )

@@ -101,7 +101,7 @@ def test_unknown_model_names_the_models_of_the_repository(triton, protocol):
     result = check(triton, protocol, model="no_such_model")
     assert result.get("failed") is True, result
     assert "model 'no_such_model' is not in the model repository" in result["msg"], result["msg"]
-    assert {"linear", "broken"} <= set(result["available_models"]), result
+    assert {"linear", "broken"} <= set(result["error"]["available_models"]), result
     assert "linear" in result["msg"] and "broken" in result["msg"], result["msg"]
 
 

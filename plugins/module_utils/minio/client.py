@@ -11,7 +11,6 @@ and the fix.
 from __future__ import annotations
 
 import json
-import os
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,14 +18,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.edgeai.inference.plugins.module_utils.errors import (
     MinioAuthError,
     MinioError,
     MinioUnreachable,
 )
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.policy import normalize_policy
+from ansible_collections.edgeai.inference.plugins.module_utils.s3_connection import ca_path_problem, error_details
 
 MINIO_IMPORT_ERROR: str | None
 try:
@@ -40,17 +38,6 @@ except ImportError:
     MINIO_IMPORT_ERROR = traceback.format_exc()
 else:
     MINIO_IMPORT_ERROR = None
-
-# Argument spec of the options in the minio_connection doc fragment.
-CONNECTION_ARGUMENT_SPEC: dict[str, dict[str, Any]] = {
-    "endpoint": {"type": "str", "required": True},
-    "access_key": {"type": "str", "no_log": False, "fallback": (env_fallback, ["MINIO_ROOT_USER"])},
-    "secret_key": {"type": "str", "no_log": True, "fallback": (env_fallback, ["MINIO_ROOT_PASSWORD"])},
-    "region": {"type": "str", "default": "us-east-1"},
-    "ca_path": {"type": "path"},
-    "validate_certs": {"type": "bool", "default": True},
-    "timeout": {"type": "float", "default": 10},
-}
 
 # Error codes that mean "these credentials are not accepted" rather than "this request failed".
 _CREDENTIAL_CODES = ("InvalidAccessKeyId", "SignatureDoesNotMatch", "XMinioAdminInvalidAccessKey")
@@ -92,7 +79,10 @@ def _error_code(body: str) -> tuple[str, str]:
 
 
 class MinioClient:
-    """One MinIO endpoint (``https://host:9000``) seen with one pair of credentials."""
+    """One MinIO endpoint (``https://host:9000``) seen with one pair of credentials.
+
+    ``close()`` releases the connection pool; the module base calls it when the task ends.
+    """
 
     def __init__(
         self,
@@ -103,28 +93,26 @@ class MinioClient:
         ca_path: str | None = None,
         validate_certs: bool = True,
         timeout: float = 10.0,
+        session_token: str | None = None,
     ) -> None:
         if MINIO_IMPORT_ERROR is not None:
             raise MinioError("the MinIO Python SDK (minio) is not installed", exception=MINIO_IMPORT_ERROR)
         url = urlsplit(endpoint)
         if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
             raise MinioError(
-                f"endpoint '{endpoint}' must be a URL of MinIO's S3 API such as https://minio.example:9000 "
+                f"endpoint_url '{endpoint}' must be a URL of MinIO's S3 API such as https://minio.example:9000 "
                 "(scheme, host and port, no path)",
-                endpoint=endpoint,
+                **error_details(endpoint),
             )
         if not access_key or not secret_key:
             raise MinioAuthError(
                 "access_key and secret_key are required: pass them, or set MINIO_ROOT_USER and "
-                "MINIO_ROOT_PASSWORD in the environment of the task",
-                endpoint=endpoint,
+                "MINIO_ROOT_PASSWORD (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in the environment of the task",
+                **error_details(endpoint),
             )
-        if ca_path and not os.path.isfile(ca_path):
-            raise MinioError(
-                f"ca_path '{ca_path}' is not a file: give the PEM of the CA that signed MinIO's certificate "
-                "(the minio role fetches it to minio_ca_fetch_path on the controller)",
-                endpoint=endpoint,
-            )
+        problem = ca_path_problem(ca_path)
+        if problem:
+            raise MinioError(problem, **error_details(endpoint))
         self.endpoint = endpoint.rstrip("/")
         self.access_key = access_key
         self._secret_key = secret_key
@@ -156,20 +144,27 @@ class MinioClient:
                 self._netloc,
                 access_key=access_key,
                 secret_key=secret_key,
+                session_token=session_token,
                 secure=self._secure,
                 region=region,
                 http_client=self._http,
                 cert_check=validate_certs,
             )
-            self.admin = self._admin(access_key, secret_key)
+            self.admin = self._admin(access_key, secret_key, session_token)
         except ValueError as exc:
             # The SDK checks the host, port and region itself.
-            raise MinioError(f"cannot use endpoint '{endpoint}' with region '{region}': {exc}") from exc
+            raise MinioError(
+                f"cannot use endpoint_url '{endpoint}' with region '{region}': {exc}", **error_details(self.endpoint)
+            ) from exc
 
-    def _admin(self, access_key: str, secret_key: str) -> MinioAdmin:
+    def close(self) -> None:
+        """Close the pool's connections."""
+        self._http.clear()
+
+    def _admin(self, access_key: str, secret_key: str, session_token: str | None = None) -> MinioAdmin:
         return MinioAdmin(
             endpoint=self._netloc,
-            credentials=StaticProvider(access_key, secret_key),
+            credentials=StaticProvider(access_key, secret_key, session_token),
             region=self.region,
             secure=self._secure,
             cert_check=self._validate_certs,
@@ -179,24 +174,27 @@ class MinioClient:
     # -- error translation ---------------------------------------------------------------
 
     @contextmanager
-    def _call(self, action: str, access_key: str | None = None) -> Iterator[None]:
-        """Run SDK calls for ``action``; turn every failure into a MinioError that says what to do."""
+    def _call(self, action: str, access_key: str | None = None, bucket: str | None = None) -> Iterator[None]:
+        """Run SDK calls for ``action`` (on ``bucket``); turn every failure into a MinioError that says what to do."""
         who = access_key or self.access_key
         try:
             yield
         except S3Error as exc:
-            raise self._api_error(action, who, exc.code or "", exc.message or str(exc)) from exc
+            raise self._api_error(action, who, bucket, exc.code or "", exc.message or str(exc)) from exc
         except MinioAdminException as exc:
             # The SDK keeps the HTTP status and the JSON error body only as private attributes.
             code, message = _error_code(str(getattr(exc, "_body", "")))
-            raise self._api_error(action, who, code, message, status=str(getattr(exc, "_code", ""))) from exc
+            status = str(getattr(exc, "_code", ""))
+            raise self._api_error(action, who, bucket, code, message, status) from exc
         except urllib3.exceptions.MaxRetryError as exc:
-            raise self._transport_error(action, exc.reason or exc) from exc
+            raise self._transport_error(action, bucket, exc.reason or exc) from exc
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self._transport_error(action, exc) from exc
+            raise self._transport_error(action, bucket, exc) from exc
 
-    def _api_error(self, action: str, who: str, code: str, message: str, status: str = "") -> MinioError:
-        details = {"endpoint": self.endpoint, "code": code}
+    def _api_error(
+        self, action: str, who: str, bucket: str | None, code: str, message: str, status: str = ""
+    ) -> MinioError:
+        details = error_details(self.endpoint, bucket, code or status)
         if code in _CREDENTIAL_CODES:
             return MinioAuthError(
                 f"MinIO at {self.endpoint} refused the credentials of '{who}' while trying to {action} "
@@ -212,9 +210,9 @@ class MinioClient:
             )
         return MinioError(f"MinIO at {self.endpoint} could not {action}: {code or status}: {message}", **details)
 
-    def _transport_error(self, action: str, reason: Any) -> MinioUnreachable:
+    def _transport_error(self, action: str, bucket: str | None, reason: Any) -> MinioUnreachable:
         text = str(reason)
-        details = {"endpoint": self.endpoint}
+        details = error_details(self.endpoint, bucket)
         if isinstance(reason, urllib3.exceptions.SSLError) or "SSL" in text or "certificate" in text:
             if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
                 fix = "the server does not speak TLS on this port: check the scheme (https/http) and the port"
@@ -259,19 +257,19 @@ class MinioClient:
 
     def bucket(self, name: str) -> BucketState | None:
         """The bucket's state, or None when it does not exist."""
-        with self._call(f"look up bucket '{name}'"):
+        with self._call(f"look up bucket '{name}'", bucket=name):
             if not self.s3.bucket_exists(name):
                 return None
             status = self.s3.get_bucket_versioning(name).status
         return BucketState(name=name, versioning=status if status in ("Enabled", "Suspended") else "Off")
 
     def create_bucket(self, name: str) -> None:
-        with self._call(f"create bucket '{name}'"):
+        with self._call(f"create bucket '{name}'", bucket=name):
             self.s3.make_bucket(name, location=self.region)
 
     def remove_bucket(self, name: str) -> None:
         try:
-            with self._call(f"remove bucket '{name}'"):
+            with self._call(f"remove bucket '{name}'", bucket=name):
                 self.s3.remove_bucket(name)
         except MinioError as exc:
             if exc.details.get("code") == "BucketNotEmpty":
@@ -283,7 +281,7 @@ class MinioClient:
             raise
 
     def set_versioning(self, name: str, enabled: bool) -> None:
-        with self._call(f"set versioning of bucket '{name}'"):
+        with self._call(f"set versioning of bucket '{name}'", bucket=name):
             self.s3.set_bucket_versioning(name, VersioningConfig(ENABLED if enabled else SUSPENDED))
 
     # -- policies ------------------------------------------------------------------------
@@ -348,15 +346,19 @@ class MinioClient:
 
 
 def client_from_params(params: dict[str, Any]) -> MinioClient:
-    """A client from a module's parameters (the minio_connection options), credentials checked."""
-    client = MinioClient(
-        params["endpoint"],
+    """A client from a module's parameters (the s3_connection options); ``whoami()`` checks its credentials."""
+    return MinioClient(
+        params["endpoint_url"],
         params["access_key"],
         params["secret_key"],
         region=params["region"],
         ca_path=params["ca_path"],
         validate_certs=params["validate_certs"],
         timeout=params["timeout"],
+        session_token=params["session_token"],
     )
-    client.whoami()
-    return client
+
+
+def state_dict(state: BucketState | UserState | None) -> dict[str, Any]:
+    """A state as a module reports it in its diff: {} for none."""
+    return state.as_dict() if state else {}

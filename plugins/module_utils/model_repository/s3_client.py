@@ -8,8 +8,9 @@ a fraction of boto3's CPU, which matters for repositories of many small files.
 Every payload goes with ``UNSIGNED-PAYLOAD`` in the signature and an
 ``x-amz-checksum-*`` header the server verifies, so a body is never hashed twice.
 
-Each thread keeps its own connection. Connection errors, timeouts, 5xx and
-throttling answers are retried with exponential backoff and jitter.
+Each thread keeps its own connection; ``close()`` closes them all. Connection
+errors, timeouts, 5xx and throttling answers are retried with exponential backoff
+and jitter. Errors carry the collection's S3 detail keys (endpoint, bucket, code).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ansible_collections.edgeai.inference.plugins.module_utils.errors import StoreError, StoreUnreachable
+from ansible_collections.edgeai.inference.plugins.module_utils.s3_connection import ca_path_problem, error_details
 
 UNSIGNED = "UNSIGNED-PAYLOAD"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -71,8 +73,8 @@ class S3Client:
         self,
         endpoint_url: str | None,
         region: str,
-        access_key: str,
-        secret_key: str,
+        access_key: str | None,
+        secret_key: str | None,
         session_token: str | None = None,
         ca_path: str | None = None,
         validate_certs: bool = True,
@@ -83,8 +85,18 @@ class S3Client:
         parts = urllib.parse.urlsplit(self.endpoint_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise StoreError(
-                f"endpoint_url '{endpoint_url}' is not an http(s) URL: give it as https://host:port", cause="endpoint"
+                f"endpoint_url '{endpoint_url}' is not an http(s) URL: give it as https://host:port",
+                **error_details(self.endpoint_url),
             )
+        if not access_key or not secret_key:
+            raise StoreError(
+                "no S3 credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "in the module's environment",
+                **error_details(self.endpoint_url),
+            )
+        problem = ca_path_problem(ca_path)
+        if problem:
+            raise StoreError(problem, **error_details(self.endpoint_url))
         self.https = parts.scheme == "https"
         self.host = parts.netloc
         self.base_path = parts.path.rstrip("/")
@@ -101,6 +113,9 @@ class S3Client:
                 self._tls.check_hostname = False
                 self._tls.verify_mode = ssl.CERT_NONE
         self._local = threading.local()
+        # every thread's connection, for close()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._connections_lock = threading.Lock()
         self._signing_keys: dict[str, bytes] = {}
 
     # -- signing -----------------------------------------------------------------------------------------
@@ -156,6 +171,9 @@ class S3Client:
         conn = getattr(self._local, "conn", None)
         if conn is not None and fresh:
             conn.close()
+            with self._connections_lock:
+                if conn in self._connections:
+                    self._connections.remove(conn)
             conn = None
         if conn is None:
             if self.https:
@@ -163,11 +181,15 @@ class S3Client:
             else:
                 conn = http.client.HTTPConnection(self.host, timeout=self.timeout)
             self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
         return conn
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
+        """Close the connection of every thread that sent a request."""
+        with self._connections_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
             conn.close()
 
     def request(
@@ -212,7 +234,7 @@ class S3Client:
                 raise StoreUnreachable(
                     f"{action}: TLS verification of {self.endpoint_url} failed ({exc.verify_message}): set ca_path "
                     "to the CA bundle that signed the server's certificate",
-                    cause="tls",
+                    **error_details(self.endpoint_url, bucket),
                 ) from None
             except (OSError, http.client.HTTPException) as exc:
                 self._connection(fresh=True)
@@ -224,7 +246,7 @@ class S3Client:
                 raise StoreUnreachable(
                     f"{action}: cannot reach {self.endpoint_url} ({reason}) after {attempt + 1} attempt(s): check "
                     "endpoint_url and that the server is running",
-                    cause="timeout" if isinstance(exc, socket.timeout) else "unreachable",
+                    **error_details(self.endpoint_url, bucket),
                 ) from None
             code, message = response.error() if response.status >= 300 or method == "POST" else ("", "")
             if response.status in expect and not code:
@@ -241,27 +263,26 @@ class S3Client:
 
     def _error(self, action: str, bucket: str, status: int, code: str, message: str) -> StoreError:
         where = self.endpoint_url
+        details = error_details(where, bucket, code or str(status))
         if code in CREDENTIAL_CODES or (status == 403 and not code):
             return StoreError(
                 f"{action}: {where} rejected the credentials ({code or status}: {message}): check access_key and "
                 "secret_key",
-                cause="credentials",
+                **details,
             )
         if code == "NoSuchBucket":
             return StoreError(
                 f"{action}: bucket '{bucket}' does not exist at {where}: create it first (the minio role creates "
                 "it) or fix the bucket name",
-                cause="no_bucket",
+                **details,
             )
         if code == "AccessDenied":
             return StoreError(
                 f"{action}: access denied on bucket '{bucket}' at {where}: the user needs s3:ListBucket, "
                 "s3:GetObject, s3:PutObject and (with delete) s3:DeleteObject",
-                cause="access_denied",
+                **details,
             )
-        return StoreError(
-            f"{action}: {where} answered {status} {code}: {message}".rstrip(": "), cause=code or str(status)
-        )
+        return StoreError(f"{action}: {where} answered {status} {code}: {message}".rstrip(": "), **details)
 
     # -- operations ------------------------------------------------------------------------------------------
 

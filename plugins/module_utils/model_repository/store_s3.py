@@ -53,12 +53,6 @@ class S3Store:
         retries: int = 5,
         timeout: float = 60,
     ) -> None:
-        if not access_key or not secret_key:
-            raise StoreError(
-                "no S3 credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-                "in the module's environment",
-                cause="credentials",
-            )
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
         self.part_size = max(5, part_size_mib) * MIB  # S3's smallest part is 5 MiB

@@ -267,14 +267,15 @@ def publish(
         not_published = {**outcome.skipped, **outcome.failed}
         first = sorted(outcome.failed.items())[:3]
         reasons = "; ".join(f"{rel}: {why}" for rel, why in first) or manifest_error or "see not_published"
+        # what did reach the destination changed it
+        report.changed = bool(published or report.deleted)
         raise PublishIncomplete(
             f"publish to {store.description} incomplete: {len(published)} file(s) published, "
             f"{len(not_published)} not ({reasons}). Fix the cause and re-run: files already published are "
             "not sent again",
+            result={**report.as_dict(), "changed": report.changed},
             published=published,
             not_published=dict(sorted(not_published.items())),
-            deleted=report.deleted,
             manifest_error=manifest_error,
-            bytes_uploaded=outcome.sent,
         )
     return report

@@ -51,6 +51,11 @@ class TritonClient:
         self.validate_certs = validate_certs
         self._context: Any = None
 
+    def close(self) -> None:
+        """Drop the TLS context. Nothing else stays open: each request has its own connection, as
+        Ansible's URL helpers make it; close() is there so the module base closes every client alike."""
+        self._context = None
+
     def _ssl_context(self) -> Any:
         # Building a context loads the CA store (tens of ms, more than a small inference):
         # once per client, not once per request as open_url() does.

@@ -280,7 +280,7 @@ class HttpBackend:
         return {"model_version": str(payload.get("model_version", "")), "outputs": outputs_from_http(payload)}
 
     def close(self) -> None:
-        pass
+        self.client.close()
 
 
 def default_grpc_url(url: str) -> str:
@@ -522,7 +522,8 @@ def probe(
 ) -> dict[str, Any]:
     """Warm up, send ``requests`` inferences ``concurrency`` at a time, check outputs; the statistics.
 
-    Raises TritonError naming the cause and the fix; when requests ran, its details carry the statistics.
+    Raises TritonError naming the cause and the fix; when requests ran, its ``result`` carries the
+    statistics (and after a failed warmup, the inputs), which the module returns as on success.
     """
     check_counts(requests, concurrency, warmup, batch_size)
     if version is not None and not version.isdigit():
@@ -545,7 +546,9 @@ def probe(
     except TritonUnreachable:
         raise
     except TritonError as exc:
-        raise TritonError(f"warmup request failed: {sentence(exc)} The {fix}.", inputs=tensors, **exc.details) from exc
+        raise TritonError(
+            f"warmup request failed: {sentence(exc)} The {fix}.", result={"inputs": tensors}, **exc.details
+        ) from exc
 
     run = run_requests(send, requests, concurrency)
     first = run.responses[0] if run.responses else {}
@@ -575,12 +578,16 @@ def probe(
         raise TritonError(
             f"{len(run.errors)} of {requests} inference requests to model '{model}' failed; first error: "
             f"{sentence(run.errors[0])} The {fix}.",
-            **result,
+            result=result,
+            url=backend.endpoint,
+            model=model,
         )
     if problems:
         raise TritonError(
             f"model '{model}' on {backend.endpoint} answered other outputs than expected in "
             f"{result['mismatched_responses']} of {len(run.responses)} responses: " + "; ".join(problems),
-            **result,
+            result=result,
+            url=backend.endpoint,
+            model=model,
         )
     return result

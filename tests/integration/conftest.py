@@ -14,8 +14,9 @@ import pytest
 from tests import labtriton
 from tests.integration.labsite import converge_site
 from tests.labenv import REPO_ROOT
+from tests.support import ports
 
-PORTS = (18300, 18301, 18302)
+PORTS = ports.TRITON["shared"]
 URL = f"http://127.0.0.1:{PORTS[0]}"
 BUCKET = "health-models"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import docker, start_node, system_state
-from tests.integration.test_lab_k3s_standin import (
+from tests.integration.lab.test_lab_k3s_standin import (
     _nodes,
     _ready,
     fetch,

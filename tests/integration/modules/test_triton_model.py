@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import run_module
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
 
@@ -46,7 +47,7 @@ def test_unknown_model_is_refused_with_the_fix(triton):
 
 def test_config_with_unloaded_is_refused_before_any_request():
     result = run_module(
-        "triton_model", {"url": "http://127.0.0.1:18399", "name": "x", "state": "unloaded", "config": {}}
+        "triton_model", {"url": f"http://127.0.0.1:{ports.CLOSED_PORT}", "name": "x", "state": "unloaded", "config": {}}
     )
     assert result.get("failed") is True, result
     assert "config and reload apply only to state=loaded" in result["msg"], result["msg"]

@@ -12,6 +12,7 @@ from botocore.config import Config
 
 from tests.integration.conftest import run_module
 from tests.labenv import REPO_ROOT, read_env_file
+from tests.support import ports
 from tests.support.manifest import with_manifest
 
 pytestmark = pytest.mark.lab
@@ -241,7 +242,10 @@ def test_invalid_repository_is_refused_before_any_write(minio, repo, breaker, ex
     [
         ({"env": {"AWS_SECRET_ACCESS_KEY": "not-the-secret"}}, "rejected the credentials"),
         ({"args": {"ca_path": "/etc/ssl/certs/ca-certificates.crt"}}, "set ca_path to the CA bundle"),
-        ({"args": {"endpoint_url": "https://127.0.0.1:18399", "retries": 1}}, "cannot reach https://127.0.0.1:18399"),
+        (
+            {"args": {"endpoint_url": f"https://127.0.0.1:{ports.CLOSED_PORT}", "retries": 1}},
+            f"cannot reach https://127.0.0.1:{ports.CLOSED_PORT}",
+        ),
         ({"args": {"bucket": "no-such-bucket-here"}}, "bucket 'no-such-bucket-here' does not exist"),
         ({"args": {"ca_path": "/nonexistent/ca.pem"}}, "ca_path '/nonexistent/ca.pem' is not a file"),
     ],

@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from tests.integration.conftest import PORTS, run_module
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
 
@@ -170,16 +171,22 @@ def test_labels_model_bytes_outputs_compare_exactly(triton):
 
 
 def test_unreachable_http_endpoint_names_the_cause_and_fix():
-    result = check("http://127.0.0.1:18399", model="linear", timeout=2)
+    result = check(f"http://127.0.0.1:{ports.CLOSED_PORT}", model="linear", timeout=2)
     assert result.get("failed") is True, result
     assert "did not answer GET /v2/models/linear" in result["msg"], result["msg"]
     assert "Check the URL and port" in result["msg"], result["msg"]
 
 
 def test_unreachable_grpc_endpoint_names_the_cause_and_fix():
-    result = check("http://127.0.0.1:18300", "grpc", grpc_url="127.0.0.1:18399", model="linear", timeout=2)
+    result = check(
+        f"http://127.0.0.1:{ports.TRITON['shared'][0]}",
+        "grpc",
+        grpc_url=f"127.0.0.1:{ports.CLOSED_PORT}",
+        model="linear",
+        timeout=2,
+    )
     assert result.get("failed") is True, result
-    assert "Triton at 127.0.0.1:18399 (gRPC) did not answer" in result["msg"], result["msg"]
+    assert f"Triton at 127.0.0.1:{ports.CLOSED_PORT} (gRPC) did not answer" in result["msg"], result["msg"]
     assert "Check grpc_url" in result["msg"], result["msg"]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from cryptography.x509.oid import NameOID
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.client import MinioClient
 from tests.integration.conftest import run_module
 from tests.labenv import read_env_file
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
 
@@ -132,12 +132,6 @@ def foreign_ca(tmp_path) -> str:
     path = tmp_path / "foreign-ca.pem"
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return str(path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # --- minio_bucket ---------------------------------------------------------------------------
@@ -345,7 +339,7 @@ def test_missing_ca_file_is_named(conn, names, tmp_path):
 
 
 def test_unreachable_endpoint_fails_fast(conn, names):
-    endpoint = f"https://127.0.0.1:{free_port()}"
+    endpoint = f"https://127.0.0.1:{ports.free_port()}"
     started = time.monotonic()
     result = run_module("minio_user", {**conn, "endpoint": endpoint, "name": names("user"), "state": "absent"})
     assert result.get("failed") is True

@@ -27,11 +27,12 @@ import pytest
 from tests import labtriton
 from tests.integration.conftest import run_module
 from tests.labenv import LAB_DIR, read_env_file
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
-MINIO_PORT = 18950
+MINIO_PORT = ports.FAULTS_MINIO_PORT
 ENDPOINT = f"https://127.0.0.1:{MINIO_PORT}"
-TRITON_PORTS = (18460, 18461, 18462)
+TRITON_PORTS = ports.TRITON["faults_publish"]
 TRITON_URL = f"http://127.0.0.1:{TRITON_PORTS[0]}"
 BUCKET = "fault-models"
 

@@ -11,9 +11,10 @@ import pytest
 from tests import labtriton
 from tests.integration.conftest import run_module
 from tests.labenv import REPO_ROOT, read_env_file
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
-PORTS = (18400, 18401, 18402)
+PORTS = ports.TRITON["model_repository_triton"]
 URL = f"http://127.0.0.1:{PORTS[0]}"
 BUCKET = "sync-triton"
 PREFIX = "repository"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.conftest import run_module
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
 
@@ -40,20 +41,23 @@ def test_check_mode_reads_the_same_and_changes_nothing(triton):
 
 
 def test_unreachable_server_names_the_cause_and_fix():
-    result = run_module("triton_server_info", {"url": "http://127.0.0.1:18399", "timeout": 2})
+    result = run_module("triton_server_info", {"url": f"http://127.0.0.1:{ports.CLOSED_PORT}", "timeout": 2})
     assert result.get("failed") is True, result
     assert "did not answer" in result["msg"] and "Check the URL and port" in result["msg"], result["msg"]
 
 
 def test_wait_times_out_with_a_clear_message():
     result = run_module(
-        "triton_server_info", {"url": "http://127.0.0.1:18399", "wait": True, "wait_timeout": 3, "poll_interval": 1}
+        "triton_server_info",
+        {"url": f"http://127.0.0.1:{ports.CLOSED_PORT}", "wait": True, "wait_timeout": 3, "poll_interval": 1},
     )
     assert result.get("failed") is True, result
     assert "was not ready within 3s" in result["msg"], result["msg"]
 
 
 def test_bad_required_spec_is_refused_before_any_request():
-    result = run_module("triton_server_info", {"url": "http://127.0.0.1:18399", "required_models": ["linear:latest"]})
+    result = run_module(
+        "triton_server_info", {"url": f"http://127.0.0.1:{ports.CLOSED_PORT}", "required_models": ["linear:latest"]}
+    )
     assert result.get("failed") is True, result
     assert "NAME or NAME:VERSION" in result["msg"], result["msg"]

@@ -19,6 +19,7 @@ import yaml
 
 from tests import labtriton
 from tests.labenv import REPO_ROOT
+from tests.support import ports as test_ports
 
 pytestmark = pytest.mark.lab
 
@@ -114,7 +115,7 @@ def test_verify_fails_naming_the_endpoint_and_the_servers_reason(triton, tmp_pat
 
 def test_verify_fails_fast_on_an_unreachable_endpoint(lab, tmp_path):
     # a loopback port nothing listens on (the lab guards its own ports)
-    url = "http://127.0.0.1:18399"
+    url = f"http://127.0.0.1:{test_ports.CLOSED_PORT}"
     runner, events = run_verify(
         tmp_path / "down", url, {"edgeai_verify_models": ["linear"], "edgeai_verify_timeout": 5}
     )
@@ -127,7 +128,7 @@ def test_verify_fails_fast_on_an_unreachable_endpoint(lab, tmp_path):
 def test_verify_after_triton_is_killed_fails_in_time_then_passes_after_restart(lab, tmp_path):
     """Fault: the Triton process dies. verify.yml fails within its timeout naming the
     endpoint and the cause; with the server started again the same run passes."""
-    ports = (18310, 18311, 18312)
+    ports = test_ports.TRITON["verify_runner"]
     url = f"http://127.0.0.1:{ports[0]}"
     extravars = {"edgeai_verify_models": ["linear"], "edgeai_verify_inference": [PROBE], "edgeai_verify_timeout": 15}
     labtriton.upload_models(lab, bucket="verify-fault")

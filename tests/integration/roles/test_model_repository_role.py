@@ -29,11 +29,11 @@ from ansible_collections.edgeai.inference.plugins.module_utils.triton.inference 
 from tests import labtriton
 from tests.integration.conftest import ANSIBLE_CFG
 from tests.labenv import read_env_file
-from tests.support import ansible
+from tests.support import ansible, ports
 from tests.support.manifest import with_manifest
 
 pytestmark = pytest.mark.lab
-PORTS = (18410, 18411, 18412)
+PORTS = ports.TRITON["model_repository_role"]
 TRITON_URL = f"http://127.0.0.1:{PORTS[0]}"
 PUBLISH_S3 = "Publish | Validate and publish the repository to S3 (MinIO)"
 PUBLISH_DIR = "Publish | Validate and publish the repository to the directory"

@@ -9,10 +9,11 @@ import requests
 import tritonclient.http as httpclient
 
 from tests import labtriton
+from tests.support import ports
 
 pytestmark = pytest.mark.lab
 
-PORTS = (18000, 18001, 18002)
+PORTS = ports.TRITON["lab_triton"]
 URL = f"http://127.0.0.1:{PORTS[0]}"
 
 

@@ -1,0 +1,1 @@
+"""The whole site on the lab: shipped inventories' choices, the lifecycle (upgrade, reset), security, verify."""

@@ -30,6 +30,7 @@ from pathlib import Path
 import boto3
 
 from tests.labenv import REPO_ROOT, lab_env, read_env_file
+from tests.support import ansible
 
 BUCKET = "bench"
 PHASES = ("cold", "no-change", "same-size edit")
@@ -184,20 +185,9 @@ def main() -> int:
                 p,
                 endpoint,
             ],
-            "model_repository_sync (Ansible task)": lambda p: [
-                str(REPO_ROOT / ".venv/bin/ansible"),
-                "localhost",
-                "-i",
-                "localhost,",
-                "-c",
-                "local",
-                "-m",
-                "edgeai.inference.model_repository_sync",
-                "-a",
-                json.dumps({**module_args, "prefix": p}),
-                "-e",
-                f"ansible_python_interpreter={python}",
-            ],
+            "model_repository_sync (Ansible task)": lambda p: ansible.module_argv(
+                "model_repository_sync", {**module_args, "prefix": p}, interpreter=python
+            ),
             "mc cp --recursive": lambda p: [mc, "cp", "--recursive", "--quiet", f"{repo}/", f"lab/{BUCKET}/{p}/"],
             "mc mirror": lambda p: [mc, "mirror", "--overwrite", "--quiet", f"{repo}/", f"lab/{BUCKET}/{p}/"],
             "aws s3 sync": lambda p: [

@@ -1,16 +1,12 @@
-"""Shared fixtures: the lab's published endpoints and a few real-service helpers."""
+"""Shared fixtures: the lab's published endpoints and node containers (helpers: tests/support/nodes.py)."""
 
 from __future__ import annotations
-
-import subprocess
-import time
-import uuid
 
 import pytest
 
 from tests.labenv import LabNotUp, lab_env
 from tests.support import lanes, site
-from tests.support.nodes import node_run_flags
+from tests.support.nodes import docker, start_node
 
 
 def pytest_addoption(parser):
@@ -35,36 +31,6 @@ def lab() -> dict[str, str]:
         return lab_env()
     except LabNotUp as exc:
         pytest.fail(str(exc), pytrace=False)
-
-
-def docker(*argv: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
-    """Run a docker CLI command; output captured as text."""
-    return subprocess.run(["docker", *argv], check=check, capture_output=True, text=True, timeout=timeout)
-
-
-def node_path_exists(node: str, path: str) -> bool:
-    """Whether ``path`` exists in the node container."""
-    return docker("exec", node, "test", "-e", path, check=False).returncode == 0
-
-
-def system_state(node: str, timeout: float = 90) -> str:
-    """Poll systemd in a node container until it settles (running/degraded) or time runs out."""
-    deadline = time.monotonic() + timeout
-    state = ""
-    while time.monotonic() < deadline:
-        state = docker("exec", node, "systemctl", "is-system-running", check=False).stdout.strip()
-        if state in ("running", "degraded"):
-            break
-        time.sleep(0.5)
-    return state
-
-
-def start_node(image: str, prefix: str = "node", *docker_args: str) -> str:
-    """Start a systemd node container of the lab's image (named edgeai-test-<prefix>-<random>) with
-    the lab's node flags and ``docker_args``; the caller removes it."""
-    name = f"edgeai-test-{prefix}-{uuid.uuid4().hex[:8]}"
-    docker("run", "-d", "--name", name, *node_run_flags(), *docker_args, image, "/sbin/init")
-    return name
 
 
 @pytest.fixture

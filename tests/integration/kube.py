@@ -7,7 +7,6 @@ line; the play's recap is parsed into a :class:`Run`.
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +19,6 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
-from tests.labenv import REPO_ROOT
 from tests.support import ansible
 
 
@@ -82,7 +80,7 @@ def role_runner(
         f"- name: {role} on the lab cluster\n  hosts: localhost\n  connection: local\n  gather_facts: false\n"
         f"  roles:\n    - role: edgeai.inference.{role}\n"
     )
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env = ansible.environment()
     env.pop("KUBECONFIG", None)  # the role must use the kubeconfig it is given
 
     def run(*flags: str, **overrides: Any) -> Run:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
-from tests.labenv import LAB_DIR, REPO_ROOT
+from tests.labenv import LAB_DIR
 from tests.support import ansible, site
 from tests.support.ansible import recap
 
@@ -18,10 +17,7 @@ PLAYBOOK_CMD = [ansible.PLAYBOOK_BIN, *SITE_INVENTORY]
 
 def site_env() -> dict[str, str]:
     """The environment of a run: the lab's state directory, the repository's ansible.cfg, plain output."""
-    env = dict(os.environ, EDGEAI_LAB_DIR=str(LAB_DIR), ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    env["ANSIBLE_NOCOLOR"] = "1"
-    env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
-    return env
+    return ansible.environment(EDGEAI_LAB_DIR=str(LAB_DIR))
 
 
 def run_playbook(name: str, *extra: str) -> subprocess.CompletedProcess:

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from tests import labtriton
-from tests.integration.conftest import run_module
 from tests.labenv import LAB_DIR, read_env_file
 from tests.support import ports
+from tests.support.ansible import run_module
 
 pytestmark = pytest.mark.lab
 MINIO_PORT = ports.FAULTS_MINIO_PORT

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import docker, system_state
 from tests.integration.labsite import PLAYBOOK_CMD, recap, run_playbook, site_env
 from tests.labenv import REPO_ROOT
+from tests.support.nodes import docker, system_state
 
 pytestmark = pytest.mark.lab
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import docker, start_node, system_state
 from tests.labenv import LAB_DIR, REPO_ROOT
+from tests.support.nodes import docker, start_node, system_state
 
 pytestmark = pytest.mark.lab
 

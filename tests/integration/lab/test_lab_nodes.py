@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import docker, system_state
+from tests.support.nodes import docker, system_state
 
 pytestmark = pytest.mark.lab
 

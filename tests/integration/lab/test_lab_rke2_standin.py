@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import docker, start_node, system_state
 from tests.integration.lab.test_lab_k3s_standin import (
     _nodes,
     _ready,
@@ -33,6 +32,7 @@ from tests.integration.lab.test_lab_k3s_standin import (
     wait_until,
     write_file,
 )
+from tests.support.nodes import docker, start_node, system_state
 
 pytestmark = pytest.mark.lab
 

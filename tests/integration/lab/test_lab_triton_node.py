@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import docker
+from tests.support.nodes import docker
 
 pytestmark = pytest.mark.lab
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import docker, start_node
-from tests.integration.conftest import run_module
+from tests.support.ansible import run_module
+from tests.support.nodes import docker, start_node
 
 pytestmark = pytest.mark.lab
 

@@ -25,9 +25,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.edgeai.inference.plugins.module_utils.minio.client import MinioClient
-from tests.integration.conftest import run_module
 from tests.labenv import read_env_file
 from tests.support import ports
+from tests.support.ansible import run_module
 
 pytestmark = pytest.mark.lab
 

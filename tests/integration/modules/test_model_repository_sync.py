@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from tests.integration.conftest import run_module
 from tests.labenv import REPO_ROOT, read_env_file
 from tests.support import ports
+from tests.support.ansible import run_module
 from tests.support.manifest import with_manifest
 
 pytestmark = pytest.mark.lab

@@ -9,9 +9,9 @@ import shutil
 import pytest
 
 from tests import labtriton
-from tests.integration.conftest import run_module
 from tests.labenv import REPO_ROOT, read_env_file
 from tests.support import ports
+from tests.support.ansible import run_module
 
 pytestmark = pytest.mark.lab
 PORTS = ports.TRITON["model_repository_triton"]

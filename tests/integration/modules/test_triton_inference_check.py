@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from tests.integration.conftest import PORTS, run_module
 from tests.support import ports
+from tests.support.ansible import run_module
 
 pytestmark = pytest.mark.lab
 
-GRPC_URL = f"127.0.0.1:{PORTS[1]}"
+GRPC_URL = f"127.0.0.1:{ports.TRITON['shared'][1]}"
 LINEAR_INPUTS = [{"name": "INPUT0", "datatype": "FP32", "shape": [3, 1], "data": [1, 2, -3.5]}]
 LINEAR_EXPECTED = [{"name": "OUTPUT0", "data": [3, 5, -6]}]
 PROTOCOLS = ["http", "grpc"]

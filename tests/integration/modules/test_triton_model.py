@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.conftest import run_module
 from tests.support import ports
+from tests.support.ansible import run_module
 
 pytestmark = pytest.mark.lab
 

@@ -12,16 +12,15 @@ Kubernetes-facing roles run their preflight against the lab's API (read-only).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 
 import pytest
 import yaml
 
-from tests.conftest import docker, start_node
 from tests.labenv import REPO_ROOT
 from tests.support import ansible
+from tests.support.nodes import docker, start_node
 
 pytestmark = pytest.mark.lab
 BAD_ASSETS_DIR = REPO_ROOT / ".lab" / "badinput-assets"
@@ -418,12 +417,7 @@ def outcome(lab, tmp_path_factory):
             }
         }
         (work / "hosts.yml").write_text(yaml.safe_dump(inventory))
-        cfg = work / "ansible.cfg"
-        cfg.write_text(
-            f"[defaults]\ncollections_path = {REPO_ROOT / '.collections'}\nstdout_callback = ansible.posix.json\n"
-        )
-        env = dict(os.environ, ANSIBLE_CONFIG=str(cfg), ANSIBLE_LOCALHOST_WARNING="0")
-        env["PATH"] = f"{REPO_ROOT / '.venv/bin'}:{env['PATH']}"
+        env = ansible.environment(json_output=True, ANSIBLE_LOCALHOST_WARNING="0")
         argv = [
             "-i",
             str(work / "hosts.yml"),
@@ -432,10 +426,7 @@ def outcome(lab, tmp_path_factory):
             f"ansible_playbook_python={sys.executable}",
         ]
         proc = ansible.run_playbook(argv, env=env, timeout=1200)
-        try:
-            report = json.loads(proc.stdout)
-        except ValueError:
-            pytest.fail(f"no JSON from ansible-playbook (rc {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr}")
+        report = ansible.json_report(proc)
     finally:
         docker("rm", "-f", name, check=False)
     tasks = report["plays"][0]["tasks"]

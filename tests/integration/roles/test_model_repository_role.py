@@ -12,7 +12,6 @@ import functools
 import hashlib
 import http.server
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -27,7 +26,6 @@ from ansible_collections.edgeai.inference.plugins.module_utils.model_repository.
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.client import TritonClient
 from ansible_collections.edgeai.inference.plugins.module_utils.triton.inference import http_request_body
 from tests import labtriton
-from tests.integration.conftest import ANSIBLE_CFG
 from tests.labenv import read_env_file
 from tests.support import ansible, ports
 from tests.support.manifest import with_manifest
@@ -77,12 +75,9 @@ def run_role(
     argv += ["-e", f"ansible_python_interpreter={sys.executable}"] if inventory == "localhost," else []
     argv += ["--check"] if check else []
     argv += ["--diff"] if diff else []
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ANSIBLE_CFG), NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1")
+    env = ansible.environment(json_output=True, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1")
     proc = ansible.run_playbook(argv, env=env, variables=variables, timeout=600)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail(f"no JSON from ansible-playbook (rc {proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    report = ansible.json_report(proc)
     tasks = {}
     for task in report["plays"][0]["tasks"]:
         name = task["task"]["name"].split(" : ", 1)[-1]

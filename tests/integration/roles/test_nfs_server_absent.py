@@ -9,14 +9,11 @@ there the export table exportfs loaded is what shows the export and its withdraw
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import docker, node_path_exists, system_state
 from tests.integration.labsite import recap
-from tests.labenv import REPO_ROOT
 from tests.support import ansible
+from tests.support.nodes import docker, node_path_exists, system_state
 
 pytestmark = pytest.mark.lab
 
@@ -37,7 +34,7 @@ def converge(node: str, work, *flags: str, **role_vars) -> tuple[int, int, str]:
         f"all:\n  hosts:\n    {node}:\n      ansible_connection: community.docker.docker\n"
         "      ansible_python_interpreter: /usr/bin/python3\n"
     )
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = ansible.environment()
     argv = ["-i", str(work / "hosts.yml"), str(work / "play.yml"), *flags]
     proc = ansible.run_playbook(argv, env=env, variables=role_vars, timeout=900)
     output = proc.stdout + proc.stderr

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import docker
 from tests.labenv import REPO_ROOT
 from tests.support import ansible
+from tests.support.nodes import docker
 
 pytestmark = pytest.mark.lab
 
@@ -17,7 +15,7 @@ def test_unsupported_architecture_is_refused_with_the_fix(node_factory, tmp_path
     name = node_factory("preflight")
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(f"all:\n  hosts:\n    {name}:\n      ansible_connection: community.docker.docker\n")
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"), ANSIBLE_FORCE_COLOR="0")
+    env = ansible.environment()
     argv = ["-i", str(inventory), str(REPO_ROOT / "molecule/node_base/preflight-refusal.yml")]
     result = ansible.run_playbook(argv, env=env, timeout=300)
     out = result.stdout + result.stderr

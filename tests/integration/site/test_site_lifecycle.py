@@ -11,10 +11,10 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from tests.conftest import docker, node_path_exists
 from tests.integration.kube import absent, api_client
 from tests.integration.labsite import recap, run_playbook
 from tests.labenv import LAB_DIR
+from tests.support.nodes import docker, node_path_exists
 
 pytestmark = pytest.mark.lab
 

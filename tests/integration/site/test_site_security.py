@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import docker
 from tests.integration.labsite import run_playbook
 from tests.labenv import LAB_DIR, read_env_file
 from tests.support import site
+from tests.support.nodes import docker
 
 pytestmark = pytest.mark.lab
 

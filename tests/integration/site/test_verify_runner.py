@@ -19,6 +19,7 @@ import yaml
 
 from tests import labtriton
 from tests.labenv import REPO_ROOT
+from tests.support import ansible
 from tests.support import ports as test_ports
 
 pytestmark = pytest.mark.lab
@@ -59,7 +60,7 @@ def run_verify(data_dir: Path, url: str, extravars: dict) -> tuple[ansible_runne
         extravars=extravars,
         envvars={
             "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / ".collections"),
-            "ANSIBLE_CONFIG": str(REPO_ROOT / "ansible.cfg"),
+            "ANSIBLE_CONFIG": str(ansible.REPO_CONFIG),
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         },
         event_handler=lambda event: events.append(event) or True,

@@ -30,5 +30,8 @@ def test_build_excludes_dev_trees(tmp_path):
     assert {"MANIFEST.json", "FILES.json", "roles", "meta", "README.md"} <= tops
     assert not tops & {"molecule", "tests", "lab", ".lab", ".venv", ".collections", "bench"}, tops
     assert "roles/node_base/meta/argument_specs.yml" in names
+    # the lab's own inventory and the development pages stay in the repository; the real sites ship
+    assert not [n for n in names if n.startswith("inventories/lab/") or n in {"docs/lab.md", "docs/performance.md"}]
+    assert {"inventories/jetson-mate/hosts.yml", "inventories/x86-rke2/hosts.yml"} <= set(names)
     # what a Galaxy or AWX user gets: the license, the execution environment and its requirements
     assert {"LICENSE", "meta/execution-environment.yml", "meta/ee-requirements.txt", "meta/ee-bindep.txt"} <= set(names)
